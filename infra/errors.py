@@ -1,0 +1,19 @@
+"""Errors the adapters raise, translated from boto3's (raise ... from exc)."""
+
+from __future__ import annotations
+
+
+class InfraError(Exception):
+    """Base of the adapters' own errors."""
+
+
+class StaleImageError(InfraError):
+    """A conditional write lost: the image changed since it was read (optimistic lock)."""
+
+
+class ImageAlreadyExistsError(InfraError):
+    """An image or idempotency record with this key already exists."""
+
+    def __init__(self, existing_image_id: str | None = None) -> None:
+        super().__init__(existing_image_id or "already exists")
+        self.existing_image_id = existing_image_id

@@ -1,0 +1,126 @@
+"""The single-table key layout, in one place (see docs/data-model.md).
+
+Table: PK/SK. Three overloaded GSIs, all projecting every attribute:
+  GSI1 (GSI1PK, GSI1SK): an owner's images per status, and tag timelines (READY only)
+  GSI2 (GSI2PK, GSI2SK): the global timeline of READY images, one partition per month
+  GSI3 (GSI3PK, GSI3SK): cleanup work per status, sorted by due time
+TTL attribute: expiresAt (epoch seconds), set on pending uploads and idempotency records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from infra.records import Image, ImageStatus, Position
+
+TABLE_PK = "PK"
+TABLE_SK = "SK"
+GSI1 = "GSI1"
+GSI2 = "GSI2"
+GSI3 = "GSI3"
+INDEXES: dict[str, tuple[str, str]] = {
+    GSI1: ("GSI1PK", "GSI1SK"),
+    GSI2: ("GSI2PK", "GSI2SK"),
+    GSI3: ("GSI3PK", "GSI3SK"),
+}
+TTL_ATTRIBUTE = "expiresAt"
+
+IMAGE_SK = "IMAGE"
+IDEMPOTENCY_SK = "IDEMPOTENCY"
+FEED_BOUNDS_KEY = {TABLE_PK: "FEED", TABLE_SK: "BOUNDS"}
+
+# Statuses the cleanup job looks for (through GSI3).
+CLEANUP_STATUSES = (ImageStatus.PENDING_UPLOAD, ImageStatus.REJECTED, ImageStatus.DELETED)
+
+
+def format_instant(moment: datetime) -> str:
+    """Fixed-width UTC ISO 8601 with microseconds, so strings sort as instants."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_instant(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def image_key(image_id: str) -> dict[str, str]:
+    return {TABLE_PK: f"IMAGE#{image_id}", TABLE_SK: IMAGE_SK}
+
+
+def tag_item_key(image_id: str, tag: str) -> dict[str, str]:
+    return {TABLE_PK: f"IMAGE#{image_id}", TABLE_SK: f"TAG#{tag}"}
+
+
+def idempotency_key(owner_id: str, key: str) -> dict[str, str]:
+    # Hashed: client keys may be long or contain '#'; the owner keeps keys per viewer.
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return {TABLE_PK: f"IDEMPOTENCY#{owner_id}#{digest}", TABLE_SK: IDEMPOTENCY_SK}
+
+
+def owner_partition(owner_id: str, status: ImageStatus) -> str:
+    return f"OWNER#{owner_id}#{status.value}"
+
+
+def tag_partition(tag: str) -> str:
+    return f"TAG#{tag}"
+
+
+def feed_bucket(moment: datetime) -> str:
+    """The month a READY image's global-timeline entry lives in, e.g. '2026-11'."""
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def feed_partition(bucket: str) -> str:
+    return f"FEED#{bucket}"
+
+
+def cleanup_partition(status: ImageStatus) -> str:
+    return f"CLEANUP#{status.value}"
+
+
+def timeline_sort_key(created_at: datetime, image_id: str) -> str:
+    return f"{format_instant(created_at)}#{image_id}"
+
+
+def position_sort_key(position: Position) -> str:
+    return timeline_sort_key(position.created_at, position.image_id)
+
+
+def index_attributes(image: Image) -> dict[str, str]:
+    """The GSI attributes of an image item; absent ones keep the item out of that index."""
+    sort_key = timeline_sort_key(image.created_at, image.id)
+    attributes = {
+        "GSI1PK": owner_partition(image.owner_id, image.status),
+        "GSI1SK": sort_key,
+    }
+    if image.status is ImageStatus.READY:
+        attributes["GSI2PK"] = feed_partition(feed_bucket(image.created_at))
+        attributes["GSI2SK"] = sort_key
+    if image.status in CLEANUP_STATUSES and image.cleanup_after is not None:
+        attributes["GSI3PK"] = cleanup_partition(image.status)
+        attributes["GSI3SK"] = f"{format_instant(image.cleanup_after)}#{image.id}"
+    return attributes
+
+
+def tag_index_attributes(image: Image, tag: str) -> dict[str, str]:
+    return {
+        "GSI1PK": tag_partition(tag),
+        "GSI1SK": timeline_sort_key(image.created_at, image.id),
+    }
+
+
+def original_key(image: Image, extension: str) -> str:
+    return f"images/{image.created_at:%Y}/{image.created_at:%m}/{image.id}.{extension}"
+
+
+def rendition_key(image: Image, name: str, extension: str) -> str:
+    suffix = "thumb" if name == "thumbnail" else name
+    return f"thumbnails/{image.created_at:%Y}/{image.created_at:%m}/{image.id}_{suffix}.{extension}"
+
+
+def image_id_from_staging_key(key: str) -> str | None:
+    prefix = "uploads/"
+    if not key.startswith(prefix):
+        return None
+    image_id = key[len(prefix) :]
+    return image_id if image_id and "/" not in image_id else None

@@ -1,0 +1,145 @@
+"""Every setting picgraph reads, from the environment only, in one place.
+
+boto3 reads the standard AWS variables itself (AWS_ENDPOINT_URL,
+AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, credentials);
+they are listed here only where picgraph's own behaviour depends on them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+logger = logging.getLogger("picgraph.settings")
+
+MiB = 1024 * 1024
+DEV_JWT_SECRET = "picgraph-dev-secret-do-not-use-in-production"  # noqa: S105
+MAX_UPLOAD_URL_SECONDS = 900
+
+
+class SettingsError(Exception):
+    """A required setting is missing or malformed (one clear line for the operator)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    table_name: str
+    bucket_name: str
+    jwt_secret: str | None
+    cursor_secret: str
+    auth_mode: str
+    endpoint_url: str | None
+    s3_endpoint_url: str | None
+    dynamodb_endpoint_url: str | None
+    public_s3_endpoint: str | None
+    max_upload_bytes: int
+    max_pixels: int
+    upload_url_seconds: int
+    download_url_seconds: int
+    processing_lease_seconds: int
+    pending_upload_hours: int
+    rejected_retention_hours: int
+    delete_retention_days: int
+    introspection: bool
+    max_query_depth: int
+    max_aliases: int
+    max_tokens: int
+    log_level: str
+
+    @property
+    def custom_endpoint(self) -> bool:
+        """True when any AWS endpoint override is set (LocalStack, moto, other)."""
+        return bool(self.endpoint_url or self.s3_endpoint_url or self.dynamodb_endpoint_url)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        in_lambda = bool(env.get("AWS_LAMBDA_FUNCTION_NAME"))
+        auth_mode = env.get("PICGRAPH_AUTH_MODE", "jwt").strip().lower()
+        if auth_mode not in ("jwt", "upstream"):
+            raise SettingsError(
+                f"PICGRAPH_AUTH_MODE must be 'jwt' or 'upstream', got {auth_mode!r}"
+            )
+        jwt_secret = env.get("PICGRAPH_JWT_SECRET") or None
+        if jwt_secret is None and auth_mode == "jwt":
+            if in_lambda:
+                raise SettingsError(
+                    "PICGRAPH_JWT_SECRET is required in Lambda unless PICGRAPH_AUTH_MODE=upstream "
+                    "(an API Gateway or AppSync authorizer verifies tokens)"
+                )
+            logger.warning("PICGRAPH_JWT_SECRET is not set: using the insecure development secret")
+            jwt_secret = DEV_JWT_SECRET
+        if jwt_secret is not None and len(jwt_secret) < 16:
+            raise SettingsError("PICGRAPH_JWT_SECRET must be at least 16 characters")
+        cursor_secret = env.get("PICGRAPH_CURSOR_SECRET") or jwt_secret
+        if not cursor_secret:
+            raise SettingsError(
+                "PICGRAPH_CURSOR_SECRET is required when PICGRAPH_JWT_SECRET is not set"
+            )
+        upload_seconds = _int(env, "PICGRAPH_UPLOAD_URL_SECONDS", 900, 60, MAX_UPLOAD_URL_SECONDS)
+        return cls(
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            table_name=_required(
+                env, "PICGRAPH_TABLE_NAME", default=None if in_lambda else "picgraph"
+            ),
+            bucket_name=_required(
+                env, "PICGRAPH_BUCKET_NAME", default=None if in_lambda else "picgraph-images"
+            ),
+            jwt_secret=jwt_secret,
+            cursor_secret=cursor_secret,
+            auth_mode=auth_mode,
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            s3_endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or None,
+            dynamodb_endpoint_url=env.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
+            public_s3_endpoint=env.get("PICGRAPH_PUBLIC_S3_ENDPOINT") or None,
+            max_upload_bytes=_int(env, "PICGRAPH_MAX_UPLOAD_BYTES", 20 * MiB, 1, 5 * 1024 * MiB),
+            max_pixels=_int(env, "PICGRAPH_MAX_PIXELS", 50_000_000, 1, 500_000_000),
+            upload_url_seconds=upload_seconds,
+            download_url_seconds=_int(env, "PICGRAPH_DOWNLOAD_URL_SECONDS", 3600, 60, 7 * 86400),
+            processing_lease_seconds=_int(env, "PICGRAPH_PROCESSING_LEASE_SECONDS", 120, 5, 3600),
+            pending_upload_hours=_int(env, "PICGRAPH_PENDING_UPLOAD_HOURS", 24, 1, 24 * 30),
+            rejected_retention_hours=_int(
+                env, "PICGRAPH_REJECTED_RETENTION_HOURS", 168, 0, 24 * 365
+            ),
+            delete_retention_days=_int(env, "PICGRAPH_DELETE_RETENTION_DAYS", 30, 0, 3650),
+            introspection=_bool(env, "PICGRAPH_INTROSPECTION", True),
+            max_query_depth=_int(env, "PICGRAPH_MAX_QUERY_DEPTH", 10, 2, 50),
+            max_aliases=_int(env, "PICGRAPH_MAX_ALIASES", 15, 1, 200),
+            max_tokens=_int(env, "PICGRAPH_MAX_TOKENS", 2000, 100, 100_000),
+            log_level=env.get("PICGRAPH_LOG_LEVEL", "INFO").upper(),
+        )
+
+
+def _required(env: Mapping[str, str], name: str, default: str | None) -> str:
+    value = env.get(name) or default
+    if not value:
+        raise SettingsError(f"{name} is required")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")

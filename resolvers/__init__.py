@@ -1,0 +1,1 @@
+"""Entrypoints: GraphQL types and resolvers, Lambda event adapters, identity, CLI."""

@@ -1,0 +1,89 @@
+"""Errors the domain raises. Expected failures carry a code the API shows as data."""
+
+from __future__ import annotations
+
+import enum
+
+from infra.errors import ImageAlreadyExistsError, StaleImageError
+
+__all__ = ["ImageAlreadyExistsError", "StaleImageError"]
+
+
+class ErrorCode(enum.StrEnum):
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    CONFLICT = "CONFLICT"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    UPLOAD_TOO_LARGE = "UPLOAD_TOO_LARGE"
+    UPLOAD_NOT_FOUND = "UPLOAD_NOT_FOUND"
+    INVALID_IMAGE = "INVALID_IMAGE"
+
+
+class PicgraphError(Exception):
+    """Base of every error picgraph raises on purpose."""
+
+
+class DomainError(PicgraphError):
+    """An expected failure with a user-facing code and message (a userError)."""
+
+    code: ErrorCode = ErrorCode.INVALID_INPUT
+
+    def __init__(self, message: str, *, field: tuple[str, ...] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InputValidationError(DomainError):
+    """One or more input fields are invalid; `problems` lists each of them."""
+
+    code = ErrorCode.INVALID_INPUT
+
+    def __init__(self, problems: list[DomainError]) -> None:
+        super().__init__(problems[0].message if problems else "Invalid input.")
+        self.problems = problems
+
+
+class InvalidInputError(DomainError):
+    code = ErrorCode.INVALID_INPUT
+
+
+class NotFoundError(DomainError):
+    code = ErrorCode.NOT_FOUND
+
+
+class ForbiddenError(DomainError):
+    code = ErrorCode.FORBIDDEN
+
+
+class ConflictError(DomainError):
+    code = ErrorCode.CONFLICT
+
+
+class UnsupportedMediaTypeError(DomainError):
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+
+
+class UploadTooLargeError(DomainError):
+    code = ErrorCode.UPLOAD_TOO_LARGE
+
+
+class UploadNotFoundError(DomainError):
+    code = ErrorCode.UPLOAD_NOT_FOUND
+
+
+class InvalidImageError(DomainError):
+    code = ErrorCode.INVALID_IMAGE
+
+
+class InvalidCursorError(PicgraphError):
+    """A pagination cursor is malformed, tampered with, or bound to another query."""
+
+
+class BadQueryArgumentError(PicgraphError):
+    """A query argument is invalid (shown as a top-level BAD_USER_INPUT error)."""
+
+
+class QueryForbiddenError(PicgraphError):
+    """The viewer may not run this query (shown as a top-level FORBIDDEN error)."""

@@ -1,0 +1,105 @@
+"""The small interfaces services need; infra/ implements them, tests may fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Protocol
+
+from services.models import (
+    Image,
+    ImageQuery,
+    ImageStatus,
+    Position,
+    PresignedPost,
+    ProcessedImage,
+    StoredObject,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
+
+
+class ImageRepository(Protocol):
+    def get(self, image_id: str) -> Image | None: ...
+
+    def create(self, image: Image, *, idempotency_key: str | None = None) -> None:
+        """Store a new image (and its idempotency record, atomically).
+
+        Raises ImageAlreadyExistsError(existing_image_id) when the viewer already
+        used this idempotency key.
+        """
+        ...
+
+    def find_by_idempotency_key(self, owner_id: str, idempotency_key: str) -> str | None: ...
+
+    def save(self, image: Image, *, previous: Image) -> None:
+        """Replace `previous` with `image` (whose version is previous.version + 1).
+
+        Conditional on the stored version still being previous.version, else
+        StaleImageError. Index and tag items follow the new state in the same
+        atomic write.
+        """
+        ...
+
+    def delete(self, image: Image) -> None:
+        """Remove the image item and every item derived from it (purge).
+
+        Conditional on the stored version still being image.version, else
+        StaleImageError. Deleting what is already gone is not an error.
+        """
+        ...
+
+    def list_page(
+        self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
+    ) -> tuple[list[Image], bool]:
+        """Up to `limit` images of the query in its sort order, strictly after `after`.
+
+        With backwards=True the walk is in the opposite order of query.sort (for
+        `last`/`before`); images still come back in walk order. Returns the images
+        and whether more exist beyond them.
+        """
+        ...
+
+    def due_for_cleanup(
+        self, status: ImageStatus, due_before: datetime, *, limit: int
+    ) -> list[Image]:
+        """Images in `status` whose cleanup_after is at or before `due_before`."""
+        ...
+
+
+class ObjectStore(Protocol):
+    def presign_post(
+        self, key: str, *, content_type: str, max_size_bytes: int, expires_in: int
+    ) -> PresignedPost: ...
+
+    def presign_get(self, key: str, *, expires_in: int) -> str:
+        """A GET URL, signed locally: no request to S3."""
+        ...
+
+    def head(self, key: str) -> StoredObject | None: ...
+
+    def read(self, key: str, *, max_bytes: int) -> bytes:
+        """The object's bytes; never more than max_bytes are read."""
+        ...
+
+    def write(self, key: str, data: bytes, *, content_type: str) -> None: ...
+
+    def copy(self, source_key: str, target_key: str, *, content_type: str) -> None: ...
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Delete the keys; missing keys are not an error."""
+        ...
+
+
+class ImageProcessor(Protocol):
+    def process(self, data: bytes) -> ProcessedImage:
+        """Validate, decode and render `data`.
+
+        Raises UnsupportedMediaTypeError when the bytes are not an allowed format
+        and InvalidImageError when they are damaged, truncated or too large in pixels.
+        """
+        ...
