@@ -17,3 +17,11 @@ class ImageAlreadyExistsError(InfraError):
     def __init__(self, existing_image_id: str | None = None) -> None:
         super().__init__(existing_image_id or "already exists")
         self.existing_image_id = existing_image_id
+
+
+class ObjectDeleteError(InfraError):
+    """S3 refused to delete some keys; the caller may retry (deletes are idempotent)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(f"could not delete {len(keys)} object(s)")
+        self.keys = keys

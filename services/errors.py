@@ -87,3 +87,20 @@ class BadQueryArgumentError(PicgraphError):
 
 class QueryForbiddenError(PicgraphError):
     """The viewer may not run this query (shown as a top-level FORBIDDEN error)."""
+
+
+def error_for_code(code: ErrorCode, message: str) -> DomainError:
+    """Rebuild a stored failure (e.g. an upload's rejection reason) as its error."""
+    for error_type in (
+        InvalidInputError,
+        NotFoundError,
+        ForbiddenError,
+        ConflictError,
+        UnsupportedMediaTypeError,
+        UploadTooLargeError,
+        UploadNotFoundError,
+        InvalidImageError,
+    ):
+        if error_type.code is code:
+            return error_type(message)
+    return DomainError(message)

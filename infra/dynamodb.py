@@ -1,0 +1,208 @@
+"""The image repository on one DynamoDB table (single-table design, see infra/keys.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from infra import items, keys
+from infra.errors import ImageAlreadyExistsError, StaleImageError
+from infra.records import Image, ImageQuery, ImageStatus, Position
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class DynamoImageRepository:
+    """Implements services.ports.ImageRepository.
+
+    Every write is conditional on the version read before (optimistic locking);
+    a lost condition becomes StaleImageError.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        client: DynamoDBClient | None = None,
+        session: boto3.Session | None = None,
+    ) -> None:
+        self.table_name = table_name
+        self._client = client
+        self._session = session
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            from infra.aws import client_config, new_session
+
+            session = self._session or new_session()
+            self._client = session.client("dynamodb", config=client_config())
+        return self._client
+
+    def get(self, image_id: str) -> Image | None:
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key=items.serialize(keys.image_key(image_id)),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return None if item is None else items.from_item(item)
+
+    def create(self, image: Image, *, idempotency_key: str | None = None) -> None:
+        put_image: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": items.to_item(image),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+        if idempotency_key is None:
+            try:
+                self.client.put_item(**put_image)
+            except ClientError as exc:
+                if _code(exc) == "ConditionalCheckFailedException":
+                    raise ImageAlreadyExistsError() from exc
+                raise
+            return
+        record = {
+            **keys.idempotency_key(image.owner_id, idempotency_key),
+            "type": "Idempotency",
+            "imageId": image.id,
+            keys.TTL_ATTRIBUTE: int(image.created_at.timestamp()) + IDEMPOTENCY_SECONDS,
+        }
+        put_record: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": items.serialize(record),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+        try:
+            self._transact([{"Put": put_image}, {"Put": put_record}])
+        except ClientError as exc:
+            if _code(exc) == "TransactionCanceledException":
+                existing = self.find_by_idempotency_key(image.owner_id, idempotency_key)
+                raise ImageAlreadyExistsError(existing) from exc
+            raise
+
+    def find_by_idempotency_key(self, owner_id: str, idempotency_key: str) -> str | None:
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key=items.serialize(keys.idempotency_key(owner_id, idempotency_key)),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        return str(items.deserialize(item)["imageId"])
+
+    def save(self, image: Image, *, previous: Image) -> None:
+        if image.version != previous.version + 1:
+            raise ValueError("save() takes the next version of the previous image")
+        put_image: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": items.to_item(image),
+            "ConditionExpression": "#version = :expected",
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": {":expected": {"N": str(previous.version)}},
+        }
+        tag_writes = list(self._tag_writes(image, previous))
+        try:
+            if tag_writes:
+                self._transact([{"Put": put_image}, *tag_writes])
+            else:
+                self.client.put_item(**put_image)
+        except ClientError as exc:
+            if _code(exc) in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+                raise StaleImageError(image.id) from exc
+            raise
+        if image.status is ImageStatus.READY and previous.status is not ImageStatus.READY:
+            self._note_feed_bucket(keys.feed_bucket(image.created_at))
+
+    def delete(self, image: Image) -> None:
+        delete_image: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": items.serialize(keys.image_key(image.id)),
+            "ConditionExpression": "attribute_not_exists(PK) OR #version = :expected",
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": {":expected": {"N": str(image.version)}},
+        }
+        tag_deletes: list[Any] = [
+            {
+                "Delete": {
+                    "TableName": self.table_name,
+                    "Key": items.serialize(keys.tag_item_key(image.id, tag)),
+                }
+            }
+            for tag in image.tags
+        ]
+        try:
+            self._transact([{"Delete": delete_image}, *tag_deletes])
+        except ClientError as exc:
+            if _code(exc) == "TransactionCanceledException":
+                raise StaleImageError(image.id) from exc
+            raise
+
+    def list_page(
+        self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
+    ) -> tuple[list[Image], bool]:
+        from infra.timeline import read_timeline
+
+        return read_timeline(  # type: ignore[no-any-return,unused-ignore]
+            self.client, self.table_name, query, limit=limit, after=after, backwards=backwards
+        )
+
+    def due_for_cleanup(
+        self, status: ImageStatus, due_before: datetime, *, limit: int
+    ) -> list[Image]:
+        response = self.client.query(
+            TableName=self.table_name,
+            IndexName=keys.GSI3,
+            KeyConditionExpression="GSI3PK = :partition AND GSI3SK <= :due",
+            ExpressionAttributeValues={
+                ":partition": {"S": keys.cleanup_partition(status)},
+                # '~' sorts after every id character: include items due exactly now.
+                ":due": {"S": f"{keys.format_instant(due_before)}#~"},
+            },
+            Limit=limit,
+        )
+        return [items.from_item(item) for item in response.get("Items", [])]
+
+    def _transact(self, writes: list[Any]) -> None:
+        self.client.transact_write_items(TransactItems=writes)
+
+    def _tag_writes(self, image: Image, previous: Image) -> Iterator[dict[str, Any]]:
+        """Tag-timeline entries follow the image: present exactly while it is READY."""
+        wanted = set(image.tags) if image.status is ImageStatus.READY else set()
+        existing = set(previous.tags) if previous.status is ImageStatus.READY else set()
+        for tag in sorted(wanted):
+            yield {"Put": {"TableName": self.table_name, "Item": items.to_tag_item(image, tag)}}
+        for tag in sorted(existing - wanted):
+            yield {
+                "Delete": {
+                    "TableName": self.table_name,
+                    "Key": items.serialize(keys.tag_item_key(image.id, tag)),
+                }
+            }
+
+    def _note_feed_bucket(self, bucket: str) -> None:
+        """Remember the oldest month of the global timeline, so walks know where to stop."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=items.serialize(keys.FEED_BOUNDS_KEY),
+                UpdateExpression="SET firstBucket = :bucket",
+                ConditionExpression="attribute_not_exists(firstBucket) OR firstBucket > :bucket",
+                ExpressionAttributeValues={":bucket": {"S": bucket}},
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+
+
+IDEMPOTENCY_SECONDS = 24 * 3600
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,99 @@
+"""Create the table and bucket if missing (idempotent): `picgraph bootstrap`, dev and tests.
+
+In AWS, Terraform owns these resources; this mirrors terraform/dynamodb.tf and s3.tf
+for emulators (moto, LocalStack).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from infra import keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    attributes = [keys.TABLE_PK, keys.TABLE_SK]
+    for partition, sort in keys.INDEXES.values():
+        attributes += [partition, sort]
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"} for name in attributes
+        ],
+        "KeySchema": [
+            {"AttributeName": keys.TABLE_PK, "KeyType": "HASH"},
+            {"AttributeName": keys.TABLE_SK, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": partition, "KeyType": "HASH"},
+                    {"AttributeName": sort, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, (partition, sort) in keys.INDEXES.items()
+        ],
+    }
+
+
+def ensure_table(client: DynamoDBClient, table_name: str) -> bool:
+    """Create the table (with TTL) unless it exists; True when it was created."""
+    try:
+        client.create_table(**table_definition(table_name))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
+            raise
+        return False
+    client.get_waiter("table_exists").wait(TableName=table_name)
+    client.update_time_to_live(
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": keys.TTL_ATTRIBUTE},
+    )
+    return True
+
+
+def ensure_bucket(
+    client: S3Client, bucket: str, *, region: str, cors_origins: Sequence[str] = ("*",)
+) -> bool:
+    """Create the bucket with browser-upload CORS unless it exists; True when created."""
+    created = True
+    try:
+        if region == "us-east-1":
+            client.create_bucket(Bucket=bucket)
+        else:
+            client.create_bucket(
+                Bucket=bucket,
+                CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+            )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in (
+            "BucketAlreadyOwnedByYou",
+            "BucketAlreadyExists",
+        ):
+            raise
+        created = False
+    client.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedMethods": ["POST", "GET", "HEAD"],
+                    "AllowedOrigins": list(cors_origins),
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag", "Location"],
+                    "MaxAgeSeconds": 3600,
+                }
+            ]
+        },
+    )
+    return created

@@ -1,0 +1,120 @@
+"""The one wiring function: builds the real objects once per process (cold start)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from infra.settings import Settings
+from services.clock import SystemClock
+from services.deletion import DeletionService
+from services.images import ImageReader
+from services.ports import Clock, ImageProcessor, ImageRepository, ObjectStore
+from services.updates import UpdateService
+from services.uploads import UploadService
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import boto3
+    from services.listing import ListingService
+
+
+@dataclass(frozen=True)
+class App:
+    """Every service the entrypoints call, wired to one repository and one store."""
+
+    settings: Settings
+    repository: ImageRepository
+    store: ObjectStore
+    uploads: UploadService
+    reader: ImageReader
+    updates: UpdateService
+    listing: ListingService
+    deletion: DeletionService
+
+
+def pillow_processor_factory(settings: Settings) -> Callable[[], ImageProcessor]:
+    """Pillow is imported on first use only: most invocations never process an image."""
+    cache: list[ImageProcessor] = []
+
+    def factory() -> ImageProcessor:
+        if not cache:
+            from services.imaging import PillowImageProcessor
+
+            cache.append(PillowImageProcessor(max_pixels=settings.max_pixels))
+        return cache[0]
+
+    return factory
+
+
+def build_app(
+    settings: Settings | None = None,
+    *,
+    repository: ImageRepository | None = None,
+    store: ObjectStore | None = None,
+    processor: Callable[[], ImageProcessor] | None = None,
+    clock: Clock | None = None,
+    session: boto3.Session | None = None,
+) -> App:
+    settings = settings or Settings.from_env()
+    if repository is None:
+        from infra.dynamodb import DynamoImageRepository
+
+        repository = DynamoImageRepository(settings.table_name, session=session)
+    if store is None:
+        from infra.s3 import S3ObjectStore
+
+        store = S3ObjectStore(
+            settings.bucket_name,
+            session=session,
+            public_endpoint=settings.public_s3_endpoint,
+            path_style=settings.custom_endpoint,
+        )
+    from services.listing import ListingService
+
+    clock = clock or SystemClock()
+    processor = processor or pillow_processor_factory(settings)
+    return App(
+        settings=settings,
+        repository=repository,
+        store=store,
+        uploads=UploadService(
+            repository=repository,
+            store=store,
+            processor=processor,
+            clock=clock,
+            settings=settings,
+        ),
+        reader=ImageReader(
+            repository=repository,
+            store=store,
+            download_url_seconds=settings.download_url_seconds,
+        ),
+        updates=UpdateService(repository=repository, clock=clock),
+        listing=ListingService(repository, settings.cursor_secret),
+        deletion=DeletionService(
+            repository=repository, clock=clock, retention_days=settings.delete_retention_days
+        ),
+    )
+
+
+_app: App | None = None
+_lock = threading.Lock()
+
+
+def get_app() -> App:
+    """The process-wide App, built on first use (once per Lambda container)."""
+    global _app
+    if _app is None:
+        with _lock:
+            if _app is None:
+                _app = build_app()
+    return _app
+
+
+def set_app(app: App | None) -> None:
+    """Install (or, with None, forget) the process-wide App; for serve and tests."""
+    global _app
+    _app = app

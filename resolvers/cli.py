@@ -1,0 +1,177 @@
+"""`picgraph`: serve, bootstrap, token, export-schema, cleanup."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from infra.settings import Settings, SettingsError
+
+_DEV_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "picgraph-local",
+    "AWS_SECRET_ACCESS_KEY": "picgraph-local",  # noqa: S105 - the emulator accepts any
+    "AWS_REGION": "us-east-1",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.command(args)
+    except SettingsError as exc:
+        print(f"picgraph: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="picgraph", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    serve = commands.add_parser("serve", help="run the GraphQL API with GraphiQL")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--aws",
+        action="store_true",
+        help="use real AWS (no emulator) when no AWS_ENDPOINT_URL is set",
+    )
+    serve.set_defaults(command=_serve)
+
+    bootstrap = commands.add_parser("bootstrap", help="create the table and bucket if missing")
+    bootstrap.set_defaults(command=_bootstrap)
+
+    token = commands.add_parser("token", help="print an HS256 JWT for a user")
+    token.add_argument("--user", required=True, help="the viewer id (the JWT's sub)")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.set_defaults(command=_token)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", default="schema.graphql")
+    export.set_defaults(command=_export_schema)
+
+    cleanup = commands.add_parser("cleanup", help="purge expired deletions and abandoned uploads")
+    cleanup.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    cleanup.set_defaults(command=_cleanup)
+    return parser
+
+
+def _token(args: argparse.Namespace) -> int:
+    from resolvers.identity import issue_token
+
+    settings = Settings.from_env()
+    if settings.jwt_secret is None:
+        print("picgraph: PICGRAPH_JWT_SECRET is not set", file=sys.stderr)
+        return 2
+    if not 1 <= args.ttl <= 30 * 86400:
+        print("picgraph: --ttl must be between 1 and 2592000 seconds", file=sys.stderr)
+        return 2
+    print(issue_token(args.user, settings.jwt_secret, ttl_seconds=args.ttl))
+    return 0
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from resolvers.schema import export_sdl
+
+    Path(args.output).write_text(export_sdl())
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _bootstrap(args: argparse.Namespace) -> int:
+    del args
+    settings = Settings.from_env()
+    created = provision(settings)
+    for name, was_created in created.items():
+        print(f"{name}: {'created' if was_created else 'already exists'}")
+    return 0
+
+
+def provision(settings: Settings) -> dict[str, bool]:
+    from infra.aws import client_config, new_session
+    from infra.provisioning import ensure_bucket, ensure_table
+
+    session = new_session(settings.region)
+    dynamodb = session.client("dynamodb", config=client_config())
+    s3 = session.client("s3", config=client_config(path_style=settings.custom_endpoint))
+    return {
+        f"table {settings.table_name}": ensure_table(dynamodb, settings.table_name),
+        f"bucket {settings.bucket_name}": ensure_bucket(
+            s3, settings.bucket_name, region=settings.region
+        ),
+    }
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    from resolvers.bootstrap import get_app
+
+    report = get_app().cleanup.run(dry_run=args.dry_run)
+    print(json.dumps(report.as_dict(), indent=2))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from resolvers.bootstrap import build_app, set_app
+    from resolvers.http import create_asgi_app
+    from resolvers.identity import issue_token
+    from resolvers.logs import configure_logging
+
+    emulator: Any = None
+    if not Settings.from_env().custom_endpoint and not args.aws:
+        emulator = start_emulator()
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    if emulator is not None:
+        provision(settings)
+    set_app(build_app(settings))
+    graphql_url = f"http://{args.host}:{args.port}/graphql"
+    print(f"\n  GraphQL + GraphiQL:  {graphql_url}")
+    if emulator is not None:
+        print(f"  S3 + DynamoDB:       {os.environ['AWS_ENDPOINT_URL']} (embedded moto emulator)")
+    else:
+        print("  S3 + DynamoDB:       " + (settings.endpoint_url or "AWS (your credentials)"))
+    if settings.jwt_secret:
+        token = issue_token("dev-user", settings.jwt_secret, ttl_seconds=12 * 3600)
+        print('  Header for GraphiQL: {"Authorization": "Bearer ' + token + '"}\n')
+    try:
+        uvicorn.run(
+            create_asgi_app(cors_origins=("*",)),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+        )
+    finally:
+        if emulator is not None:
+            emulator.stop()
+    return 0
+
+
+def start_emulator() -> Any:
+    """An in-process moto server on 127.0.0.1, for a newcomer with no AWS at all."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    for name, value in _DEV_CREDENTIALS.items():
+        os.environ.setdefault(name, value)
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+    return server
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,36 @@
+"""S3 upload events and scheduled events: translate, then call the services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote_plus
+
+from resolvers.bootstrap import App
+
+logger = logging.getLogger("picgraph.events")
+
+
+def handle_s3_event(app: App, event: Mapping[str, Any]) -> dict[str, Any]:
+    """Process each uploaded staging object; AWS delivers at least once, in any order."""
+    outcomes: dict[str, str] = {}
+    for record in event.get("Records", []):
+        if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
+            continue
+        s3 = record.get("s3", {})
+        if s3.get("bucket", {}).get("name") != app.settings.bucket_name:
+            logger.warning("event for another bucket ignored")
+            continue
+        key = unquote_plus(str(s3.get("object", {}).get("key", "")))
+        completion = app.uploads.process_staged_object(key)
+        outcomes[key] = "ignored" if completion is None else completion.image.status.value
+    logger.info("s3 event processed", extra={"outcomes": outcomes})
+    return {"processed": outcomes}
+
+
+def handle_scheduled_event(app: App, event: Mapping[str, Any]) -> dict[str, Any]:
+    from services.cleanup import CleanupService
+
+    report = CleanupService.from_app(app).run()
+    return report.as_dict()

@@ -1,0 +1,85 @@
+"""Who is calling: a verified viewer id, from a JWT or from an upstream authorizer.
+
+A user id is never taken from a plain header, an argument or a cursor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+
+_ALGORITHM = "HS256"
+_LEEWAY_SECONDS = 30
+_MAX_SUBJECT_LENGTH = 128
+
+
+class AuthenticationError(Exception):
+    """The caller could not be identified; the message is safe to show."""
+
+
+def issue_token(subject: str, secret: str, *, ttl_seconds: int = 3600) -> str:
+    now = int(time.time())
+    claims = {"sub": subject, "iat": now, "exp": now + ttl_seconds}
+    return jwt.encode(claims, secret, algorithm=_ALGORITHM)
+
+
+def viewer_from_bearer(authorization: str | None, secret: str | None) -> str:
+    """Verify `Authorization: Bearer <JWT>` (HS256, exp required) and return its sub."""
+    if not authorization:
+        raise AuthenticationError("Authentication required: send Authorization: Bearer <token>.")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("The Authorization header must be 'Bearer <token>'.")
+    if secret is None:
+        raise AuthenticationError("Bearer tokens are not accepted here.")
+    try:
+        # algorithms is pinned: 'none' and every other algorithm are refused.
+        claims = jwt.decode(
+            token.strip(),
+            secret,
+            algorithms=[_ALGORITHM],
+            options={"require": ["exp", "sub"]},
+            leeway=_LEEWAY_SECONDS,
+        )
+    except jwt.ExpiredSignatureError:
+        raise AuthenticationError("The token has expired.") from None
+    except jwt.InvalidTokenError:
+        raise AuthenticationError("The token is invalid.") from None
+    return _subject(claims.get("sub"))
+
+
+def viewer_from_api_gateway(event: Mapping[str, Any]) -> str | None:
+    """The sub verified by an API Gateway authorizer, if the event carries one."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    candidates = (
+        (authorizer.get("jwt") or {}).get("claims") or {},  # HTTP API JWT authorizer
+        authorizer.get("lambda") or {},  # HTTP API Lambda authorizer context
+        authorizer.get("claims") or {},  # REST API Cognito authorizer
+        authorizer,  # REST API Lambda authorizer context
+    )
+    for claims in candidates:
+        subject = claims.get("sub") if isinstance(claims, Mapping) else None
+        if subject:
+            return _subject(subject)
+    return None
+
+
+def viewer_from_appsync(identity: Mapping[str, Any] | None) -> str:
+    """AppSync: Cognito/OIDC `sub`, or a Lambda authorizer's resolverContext.sub."""
+    if not identity:
+        raise AuthenticationError("Authentication required (API keys carry no viewer).")
+    subject = identity.get("sub") or (identity.get("resolverContext") or {}).get("sub")
+    if not subject:
+        raise AuthenticationError("Authentication required (API keys carry no viewer).")
+    return _subject(subject)
+
+
+def _subject(value: object) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= _MAX_SUBJECT_LENGTH:
+        raise AuthenticationError("The token's subject is invalid.")
+    if not value.isprintable():
+        raise AuthenticationError("The token's subject is invalid.")
+    return value

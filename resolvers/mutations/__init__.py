@@ -1,0 +1,1 @@
+"""One mutation per module, each with its input and payload types."""

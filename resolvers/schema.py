@@ -1,0 +1,90 @@
+"""The Strawberry schema: Query, Mutation, and the safety limits around them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from resolvers.errors import shape_errors
+from resolvers.logs import RequestLog
+from resolvers.mutations.complete_image_upload import complete_image_upload
+from resolvers.mutations.create_image_upload import create_image_upload
+from resolvers.mutations.delete_image import delete_image
+from resolvers.mutations.restore_image import restore_image
+from resolvers.mutations.update_image import update_image
+from resolvers.queries import Query
+from resolvers.types import Image
+
+
+@strawberry.type
+class Mutation:
+    create_image_upload = strawberry.mutation(
+        resolver=create_image_upload,
+        description=(
+            "Reserve an image and get a presigned POST to upload its bytes straight to S3."
+        ),
+    )
+    complete_image_upload = strawberry.mutation(
+        resolver=complete_image_upload,
+        description="Validate and process the uploaded object. Idempotent; owner only.",
+    )
+    update_image = strawberry.mutation(resolver=update_image, description="Owner only.")
+    delete_image = strawberry.mutation(
+        resolver=delete_image, description="Soft delete. Owner only. Idempotent."
+    )
+    restore_image = strawberry.mutation(
+        resolver=restore_image,
+        description="Undo a soft delete before cleanup purges it. Owner only.",
+    )
+
+
+class ShapeErrors(SchemaExtension):
+    """Codes on every error; unexpected ones masked with the request id."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            context = self.execution_context.context
+            request_id = str(getattr(context, "request_id", "unknown"))
+            result.errors = shape_errors(result.errors, request_id)
+
+
+@cache
+def create_schema(
+    *,
+    introspection: bool = True,
+    max_depth: int = 10,
+    max_aliases: int = 15,
+    max_tokens: int = 2000,
+) -> strawberry.Schema:
+    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+        ShapeErrors,
+        RequestLog,
+        QueryDepthLimiter(max_depth=max_depth),
+        MaxAliasesLimiter(max_alias_count=max_aliases),
+        MaxTokensLimiter(max_token_count=max_tokens),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Image],
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not introspection),
+    )
+
+
+def export_sdl() -> str:
+    return create_schema().as_str() + "\n"

@@ -1,0 +1,215 @@
+"""GraphQL object types, built from the domain models with from_model()."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from services.errors import DomainError, ErrorCode
+from services.models import CameraMetadata as CameraMetadataModel
+from services.models import Image as ImageModel
+from services.models import ImageStatus as ImageStatusModel
+from services.models import PresignedPost, SortOrder, Variant
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
+
+ImageStatus = strawberry.enum(ImageStatusModel, name="ImageStatus")
+ImageSort = strawberry.enum(SortOrder, name="ImageSort")
+UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode")
+
+
+@strawberry.interface(description="Relay object identification.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type(description="Relay cursor connections page information.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="A derived rendition of an image (thumbnail, feed sizes).")
+class ImageVariant:
+    name: str = strawberry.field(description='Stable name of the rendition, e.g. "thumbnail".')
+    width: int
+    height: int
+    content_type: str
+    size_bytes: int
+    url: str = strawberry.field(description="Presigned, short-lived GET URL.")
+
+    @classmethod
+    def from_model(cls, variant: Variant, url: str) -> ImageVariant:
+        return cls(
+            name=variant.name,
+            width=variant.width,
+            height=variant.height,
+            content_type=variant.content_type,
+            size_bytes=variant.size_bytes,
+            url=url,
+        )
+
+
+@strawberry.type(
+    description="Metadata read from the original file. Location data is never exposed."
+)
+class ImageMetadata:
+    camera_make: str | None
+    camera_model: str | None
+    taken_at: datetime | None
+
+    @classmethod
+    def from_model(cls, metadata: CameraMetadataModel) -> ImageMetadata:
+        return cls(
+            camera_make=metadata.make, camera_model=metadata.model, taken_at=metadata.taken_at
+        )
+
+
+@strawberry.type
+class Image(Node):
+    id: strawberry.ID
+    owner_id: strawberry.ID
+    title: str | None
+    description: str | None
+    tags: list[str] = strawberry.field(
+        description="Normalised tags (trimmed, case-folded, unique)."
+    )
+    status: ImageStatus  # type: ignore[valid-type]
+    filename: str
+    content_type: str = strawberry.field(
+        description="Declared at upload; after processing, the type detected from the bytes."
+    )
+    size_bytes: int | None
+    width: int | None = strawberry.field(
+        description="Pixel size after EXIF orientation is applied; null until READY."
+    )
+    height: int | None
+    checksum_sha256: str | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+    metadata: ImageMetadata | None
+    model: strawberry.Private[ImageModel]
+
+    @classmethod
+    def from_model(cls, image: ImageModel) -> Image:
+        return cls(
+            id=strawberry.ID(image.id),
+            owner_id=strawberry.ID(image.owner_id),
+            title=image.title,
+            description=image.description,
+            tags=list(image.tags),
+            status=image.status,
+            filename=image.filename,
+            content_type=image.content_type,
+            size_bytes=image.size_bytes,
+            width=image.width,
+            height=image.height,
+            checksum_sha256=image.checksum_sha256,
+            created_at=image.created_at,
+            updated_at=image.updated_at,
+            deleted_at=image.deleted_at,
+            metadata=None if image.metadata is None else ImageMetadata.from_model(image.metadata),
+            model=image,
+        )
+
+    @strawberry.field(
+        description=(
+            "Presigned, short-lived GET URL of the original bytes as uploaded; null unless\n"
+            "READY and the viewer is the owner (originals may carry location data).\n"
+            "Everyone else uses variants, which carry no EXIF location."
+        )
+    )
+    def url(self, info: strawberry.Info[Context, None]) -> str | None:
+        context = info.context
+        return context.app.reader.original_url(context.viewer_id or "", self.model)
+
+    @strawberry.field(description="Smallest variant; null unless READY.")
+    def thumbnail(self, info: strawberry.Info[Context, None]) -> ImageVariant | None:
+        variants = self.variants(info)
+        return variants[0] if variants else None
+
+    @strawberry.field(
+        description=(
+            "Re-encoded renditions, smallest first, orientation applied, no EXIF location; "
+            "empty unless READY."
+        )
+    )
+    def variants(self, info: strawberry.Info[Context, None]) -> list[ImageVariant]:
+        reader = info.context.app.reader
+        return [
+            ImageVariant.from_model(variant, reader.variant_url(variant))
+            for variant in reader.variants(self.model)
+        ]
+
+
+@strawberry.type
+class ImageEdge:
+    cursor: str
+    node: Image
+
+
+@strawberry.type
+class ImageConnection:
+    edges: list[ImageEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class UserError:
+    field: list[str] | None = strawberry.field(
+        description='Path to the input field at fault, e.g. ["input", "tags", "2"]; null if none.'
+    )
+    message: str
+    code: UserErrorCode  # type: ignore[valid-type]
+
+    @classmethod
+    def from_error(cls, error: DomainError) -> UserError:
+        return cls(
+            field=None if error.field is None else list(error.field),
+            message=error.message,
+            code=error.code,
+        )
+
+    @classmethod
+    def list_from(cls, error: DomainError) -> list[UserError]:
+        from services.errors import InputValidationError
+
+        if isinstance(error, InputValidationError):
+            return [cls.from_error(problem) for problem in error.problems]
+        return [cls.from_error(error)]
+
+
+@strawberry.type
+class FormField:
+    name: str
+    value: str
+
+
+@strawberry.type(
+    description=(
+        "An S3 presigned POST: send multipart/form-data to url with fields, then the file last."
+    )
+)
+class PresignedUpload:
+    url: str
+    fields: list[FormField]
+    expires_at: datetime
+    max_size_bytes: int
+
+    @classmethod
+    def from_model(cls, post: PresignedPost) -> PresignedUpload:
+        return cls(
+            url=post.url,
+            fields=[FormField(name=name, value=value) for name, value in post.fields.items()],
+            expires_at=post.expires_at,
+            max_size_bytes=post.max_size_bytes,
+        )
+
+
+ImageId = Annotated[strawberry.ID, strawberry.argument(description="An image id.")]

@@ -1,0 +1,39 @@
+"""Reading images: who sees what, and short-lived URLs to the bytes."""
+
+from __future__ import annotations
+
+from services.models import Image, ImageStatus, Variant
+from services.ports import ImageRepository, ObjectStore
+
+
+class ImageReader:
+    def __init__(
+        self, *, repository: ImageRepository, store: ObjectStore, download_url_seconds: int
+    ) -> None:
+        self._repository = repository
+        self._store = store
+        self._url_seconds = download_url_seconds
+
+    def get(self, viewer_id: str, image_id: str) -> Image | None:
+        """READY images for everyone, any other status only for the owner, else None."""
+        if not image_id or len(image_id) > 100:
+            return None
+        image = self._repository.get(image_id)
+        if image is None or not image.visible_to(viewer_id):
+            return None
+        return image
+
+    def original_url(self, viewer_id: str, image: Image) -> str | None:
+        """Originals may carry location data: only their owner gets a URL."""
+        if image.status is not ImageStatus.READY or image.owner_id != viewer_id:
+            return None
+        if image.original_key is None:
+            return None
+        return self._store.presign_get(image.original_key, expires_in=self._url_seconds)
+
+    def variants(self, image: Image) -> tuple[Variant, ...]:
+        """Renditions are served only while READY (never after a delete)."""
+        return image.variants if image.status is ImageStatus.READY else ()
+
+    def variant_url(self, variant: Variant) -> str:
+        return self._store.presign_get(variant.key, expires_in=self._url_seconds)

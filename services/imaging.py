@@ -1,0 +1,401 @@
+"""Image processing with Pillow: sniff, validate, read camera metadata, render resized copies.
+
+Pure computation on bytes, no I/O. The pipeline decodes once (JPEG at a reduced DCT scale
+when the renditions are much smaller than the original), downscales in a chain from the
+largest rendition to the smallest and applies the EXIF orientation to the small results.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import string
+import struct
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from PIL import Image
+
+from services.errors import InvalidImageError, UnsupportedMediaTypeError
+from services.models import CameraMetadata, ProcessedImage, Rendition
+
+__all__ = [
+    "ALLOWED_FORMATS",
+    "DEFAULT_SIZES",
+    "DetectedFormat",
+    "PillowImageProcessor",
+    "sniff_format",
+]
+
+DEFAULT_SIZES: tuple[tuple[str, int], ...] = (("thumbnail", 320), ("medium", 640), ("feed", 1080))
+ALLOWED_FORMATS = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif"}
+)
+
+JPEG_QUALITY = 82
+WEBP_QUALITY = 82
+# A first integer reduce() before the filter when the source is 3x+ the target: much faster
+# on big non-JPEG sources (no DCT scaling for them), with no visible loss at that ratio.
+_REDUCING_GAP = 3.0
+_MAX_METADATA_TEXT = 128
+
+_TAG_MAKE = 0x010F
+_TAG_MODEL = 0x0110
+_TAG_ORIENTATION = 0x0112
+_TAG_DATETIME = 0x0132
+_IFD_EXIF = 0x8769
+_TAG_DATETIME_ORIGINAL = 0x9003
+
+_ORIENTATION_TRANSPOSE: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_AXES_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+
+# HEIF brands (ISO/IEC 23008-12): HEVC-coded ones are "HEIC"; AVIF is not an allowed format.
+_HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+_GENERIC_HEIF_BRANDS = frozenset({b"mif1", b"mif2", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+
+_EMPTY = "The file is not a valid image: it is empty."
+_NO_PIXELS = "The file is not a valid image: it has no pixels."
+_TRUNCATED = "The file is not a valid image: it is truncated."
+_DAMAGED = "The file is not a valid image: it is damaged or cannot be decoded."
+_TOO_MANY_PIXELS = "The image has too many pixels to be processed."
+_UNSUPPORTED = (
+    "The file is not a supported image type. Upload a JPEG, PNG, WebP, GIF or HEIC image."
+)
+
+# What Pillow's EXIF parser raises on malformed EXIF blocks; metadata is then just absent.
+_EXIF_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    KeyError,
+    IndexError,
+    TypeError,
+)
+
+
+@dataclass(frozen=True)
+class DetectedFormat:
+    """An allowed format, recognised from the file's first bytes."""
+
+    pillow_format: str
+    content_type: str
+    extension: str
+
+
+JPEG = DetectedFormat("JPEG", "image/jpeg", "jpg")
+PNG = DetectedFormat("PNG", "image/png", "png")
+GIF = DetectedFormat("GIF", "image/gif", "gif")
+WEBP = DetectedFormat("WEBP", "image/webp", "webp")
+HEIC = DetectedFormat("HEIF", "image/heic", "heic")
+HEIF = DetectedFormat("HEIF", "image/heif", "heif")
+
+
+def sniff_format(data: bytes) -> DetectedFormat:
+    """The allowed format the bytes start like; UnsupportedMediaTypeError for anything else."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return GIF
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return WEBP
+    heif = _sniff_heif(data)
+    if heif is None:
+        raise UnsupportedMediaTypeError(_UNSUPPORTED)
+    return heif
+
+
+def _sniff_heif(data: bytes) -> DetectedFormat | None:
+    """HEIC or HEIF from the ISO-BMFF `ftyp` box: major brand, then compatible brands."""
+    if len(data) < 16 or data[4:8] != b"ftyp":
+        return None
+    box_end = min(int.from_bytes(data[:4], "big"), len(data))
+    major = data[8:12]
+    brands = {major} | {data[i : i + 4] for i in range(16, box_end - 3, 4)}
+    if major in _HEVC_BRANDS:
+        return HEIC
+    if major not in _GENERIC_HEIF_BRANDS or brands & _AVIF_BRANDS:
+        return None
+    return HEIC if brands & _HEVC_BRANDS else HEIF
+
+
+class PillowImageProcessor:
+    """ImageProcessor: validates uploads and renders JPEG/WebP copies, without metadata."""
+
+    def __init__(
+        self,
+        *,
+        max_pixels: int = 50_000_000,
+        sizes: Sequence[tuple[str, int]] = DEFAULT_SIZES,
+    ) -> None:
+        if max_pixels < 1:
+            raise ValueError("max_pixels must be positive")
+        if not sizes or any(limit < 1 for _, limit in sizes):
+            raise ValueError("sizes must be a non-empty list of positive pixel limits")
+        if len({name for name, _ in sizes}) != len(sizes):
+            raise ValueError("rendition names must be unique")
+        self._max_pixels = max_pixels
+        self._sizes_largest_first = tuple(sorted(sizes, key=lambda size: size[1], reverse=True))
+
+    def process(self, data: bytes) -> ProcessedImage:
+        """Validate, decode and render `data`.
+
+        Raises UnsupportedMediaTypeError when the bytes are not an allowed format
+        and InvalidImageError when they are damaged, truncated or too large in pixels.
+        """
+        if not data:
+            raise InvalidImageError(_EMPTY)
+        detected = sniff_format(data)
+        with self._decode(data, detected) as decoded:
+            orientation, metadata = _read_exif(decoded.image)
+            renditions = self._render(decoded, orientation)
+        width, height = _upright_size(decoded.stored_size, orientation)
+        return ProcessedImage(
+            format=detected.pillow_format,
+            content_type=detected.content_type,
+            extension=detected.extension,
+            width=width,
+            height=height,
+            checksum_sha256=hashlib.sha256(data).hexdigest(),
+            metadata=metadata,
+            renditions=renditions,
+        )
+
+    @contextmanager
+    def _decode(self, data: bytes, detected: DetectedFormat) -> Iterator[_Decoded]:
+        if detected is WEBP:
+            _check_riff_not_truncated(data)
+        if detected.pillow_format == "HEIF":
+            _check_heif_not_truncated(data)
+            _register_heif_opener()
+        with _decoding_errors():
+            image = Image.open(io.BytesIO(data), formats=[detected.pillow_format])
+        with image:
+            stored_size = image.size
+            self._check_pixel_count(stored_size)
+            draft_box = _draft(image, _fit(stored_size, self._sizes_largest_first[0][1]))
+            with _decoding_errors():
+                image.load()
+            yield _Decoded(image, stored_size, draft_box)
+
+    def _check_pixel_count(self, size: tuple[int, int]) -> None:
+        width, height = size
+        if width < 1 or height < 1:
+            raise InvalidImageError(_NO_PIXELS)
+        if width * height > self._max_pixels:
+            raise InvalidImageError(
+                f"The image is too large: {width}x{height} pixels, "
+                f"more than the {self._max_pixels:,} pixels allowed."
+            )
+
+    def _render(self, decoded: _Decoded, orientation: int) -> tuple[Rendition, ...]:
+        """One rendition per size, smallest first, each downscaled from the next larger."""
+        transpose = _ORIENTATION_TRANSPOSE.get(orientation)
+        current = _working_image(decoded.image)
+        box = decoded.draft_box
+        renditions: list[Rendition] = []
+        for name, limit in self._sizes_largest_first:
+            target = _fit(decoded.stored_size, limit)
+            if renditions and current.size == target:
+                renditions.append(_renamed(renditions[-1], name))
+                continue
+            if current.size != target:
+                current = current.resize(
+                    target, Image.Resampling.LANCZOS, box=box, reducing_gap=_REDUCING_GAP
+                )
+            box = None
+            upright = current.transpose(transpose) if transpose is not None else current
+            renditions.append(_encode(name, upright))
+        return tuple(reversed(renditions))
+
+
+def _check_riff_not_truncated(data: bytes) -> None:
+    """WebP declares its length up front: tell "truncated" apart from "damaged"."""
+    if len(data) < 8 + int.from_bytes(data[4:8], "little"):
+        raise InvalidImageError(_TRUNCATED)
+
+
+def _check_heif_not_truncated(data: bytes) -> None:
+    """Refuse a HEIF file whose last top-level box is cut short.
+
+    libheif decodes a truncated file without complaint, painting the missing tiles green.
+    """
+    offset = 0
+    while offset + 8 <= len(data):
+        box_size = int.from_bytes(data[offset : offset + 4], "big")
+        if box_size == 0:  # the box runs to the end of the file
+            return
+        if box_size == 1:  # a 64-bit size follows the box type
+            box_size = int.from_bytes(data[offset + 8 : offset + 16], "big")
+        if box_size < 8:
+            raise InvalidImageError(_DAMAGED)
+        offset += box_size
+        if offset > len(data):
+            raise InvalidImageError(_TRUNCATED)
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    image: Image.Image  # possibly decoded at a reduced JPEG scale (see draft_box)
+    stored_size: tuple[int, int]  # full size, as stored (before EXIF orientation)
+    draft_box: tuple[float, float, float, float] | None  # the full picture, in `image` pixels
+
+
+@functools.cache
+def _register_heif_opener() -> None:
+    """Teach Pillow HEIF, once, and only when a HEIF file shows up (costly import)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+@contextmanager
+def _decoding_errors() -> Iterator[None]:
+    """Turn whatever Pillow raises on a hostile or damaged file into InvalidImageError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise InvalidImageError(_TOO_MANY_PIXELS) from exc
+        except MemoryError:
+            raise
+        # Deliberately broad, and re-raised: Pillow and its plugins (pillow-heif among them)
+        # raise many unrelated types on damaged input (OSError, SyntaxError, ValueError,
+        # EOFError, struct.error, IndexError, RuntimeError...); all mean "not a valid image".
+        except Exception as exc:
+            raise InvalidImageError(_damage_message(exc)) from exc
+
+
+def _damage_message(exc: Exception) -> str:
+    if isinstance(exc, EOFError) or "truncated" in str(exc).lower():
+        return _TRUNCATED
+    return _DAMAGED
+
+
+def _fit(size: tuple[int, int], limit: int) -> tuple[int, int]:
+    """`size` scaled so that its long side is at most `limit`; never enlarged."""
+    width, height = size
+    scale = limit / max(width, height)
+    if scale >= 1:
+        return size
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _draft(image: Image.Image, target: tuple[int, int]) -> tuple[float, float, float, float] | None:
+    """Let JPEG decode at the smallest DCT scale (1/2, 1/4, 1/8) still >= `target`.
+
+    `target` is in stored orientation, like the JPEG data. Returns the box covering the
+    whole picture in the drafted image's pixels (it may have been rounded up).
+    """
+    if image.format not in ("JPEG", "MPO") or target == image.size:
+        return None
+    drafted = image.draft(None, target)
+    return None if drafted is None else drafted[1]
+
+
+def _working_image(image: Image.Image) -> Image.Image:
+    """8-bit RGB, or RGBA when some pixel is not opaque, without the source's metadata."""
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
+    mode = "RGBA" if image.has_transparency_data else "RGB"
+    working = image if image.mode == mode else image.convert(mode)
+    if mode == "RGBA" and working.getchannel("A").getextrema() == (255, 255):
+        working = working.convert("RGB")
+    # Derived images inherit `info`; emptied, no EXIF, XMP, ICC or comment can reach a rendition.
+    working.info = {}
+    return working
+
+
+def _encode(name: str, image: Image.Image) -> Rendition:
+    buffer = io.BytesIO()
+    if image.mode == "RGBA":
+        image.save(buffer, "WEBP", quality=WEBP_QUALITY)
+        content_type, extension = "image/webp", "webp"
+    else:
+        image.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=False)
+        content_type, extension = "image/jpeg", "jpg"
+    return Rendition(
+        name=name,
+        width=image.width,
+        height=image.height,
+        content_type=content_type,
+        extension=extension,
+        data=buffer.getvalue(),
+    )
+
+
+def _renamed(rendition: Rendition, name: str) -> Rendition:
+    return Rendition(
+        name=name,
+        width=rendition.width,
+        height=rendition.height,
+        content_type=rendition.content_type,
+        extension=rendition.extension,
+        data=rendition.data,
+    )
+
+
+def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    width, height = size
+    return (height, width) if orientation in _AXES_SWAPPING_ORIENTATIONS else (width, height)
+
+
+def _read_exif(image: Image.Image) -> tuple[int, CameraMetadata]:
+    """EXIF orientation (1 when absent or unreadable) and camera metadata; GPS is never read."""
+    try, warnings.catch_warnings():
+        # Pillow warns about each malformed tag it skips; unreadable EXIF is simply absent.
+        warnings.simplefilter("ignore")
+        exif = image.getexif()
+        orientation = exif.get(_TAG_ORIENTATION, 1)
+        metadata = CameraMetadata(
+            make=_clean_text(exif.get(_TAG_MAKE)),
+            model=_clean_text(exif.get(_TAG_MODEL)),
+            taken_at=_parse_exif_datetime(exif.get_ifd(_IFD_EXIF).get(_TAG_DATETIME_ORIGINAL))
+            or _parse_exif_datetime(exif.get(_TAG_DATETIME)),
+        )
+    except _EXIF_ERRORS:
+        return 1, CameraMetadata()
+    return (orientation if orientation in _ORIENTATION_TRANSPOSE else 1), metadata
+
+
+def _clean_text(value: object) -> str | None:
+    """An EXIF ASCII value up to its first NUL, trimmed and printable; None when empty."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if not isinstance(value, str):
+        return None
+    text = value.split("\x00", 1)[0].strip(string.whitespace)
+    text = "".join(char for char in text if char.isprintable())[:_MAX_METADATA_TEXT]
+    return text or None
+
+
+def _parse_exif_datetime(value: object) -> datetime | None:
+    """'YYYY:MM:DD HH:MM:SS' as UTC.
+
+    EXIF dates are the camera's local wall-clock time with no zone; picgraph stores
+    them as if they were UTC, so the shown time is the one the camera displayed.
+    """
+    text = _clean_text(value)
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y:%m:%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None

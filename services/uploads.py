@@ -1,0 +1,302 @@
+"""The upload lifecycle: reserve a slot, then validate and process what arrived.
+
+PENDING_UPLOAD -> PROCESSING -> READY | REJECTED. Exactly one caller processes an
+image: the PENDING_UPLOAD -> PROCESSING change is a conditional write, and a run
+that died in PROCESSING can be taken over once its lease has expired.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from infra import keys
+from infra.settings import Settings
+from services.access import owned_image
+from services.errors import (
+    ConflictError,
+    DomainError,
+    ErrorCode,
+    ImageAlreadyExistsError,
+    StaleImageError,
+    UploadNotFoundError,
+    UploadTooLargeError,
+    error_for_code,
+)
+from services.models import Image, ImageStatus, PresignedPost, ProcessedImage, Variant
+from services.ports import Clock, ImageProcessor, ImageRepository, ObjectStore
+from services.validation import UploadRequest, validate_upload
+
+logger = logging.getLogger("picgraph.uploads")
+
+_FINALIZE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    image: Image
+    upload: PresignedPost | None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The image's state after a completion attempt, and why it failed if it did."""
+
+    image: Image
+    error: DomainError | None = None
+
+
+class UploadService:
+    def __init__(
+        self,
+        *,
+        repository: ImageRepository,
+        store: ObjectStore,
+        processor: Callable[[], ImageProcessor],
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self._repository = repository
+        self._store = store
+        self._processor = processor  # a factory: Pillow is imported only when needed
+        self._clock = clock
+        self._settings = settings
+
+    def create_upload(
+        self,
+        viewer_id: str,
+        *,
+        filename: str,
+        content_type: str,
+        size_bytes: int,
+        title: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> UploadTicket:
+        request = validate_upload(
+            filename=filename,
+            content_type=content_type,
+            size_bytes=size_bytes,
+            title=title,
+            description=description,
+            tags=tags,
+            idempotency_key=idempotency_key,
+            max_upload_bytes=self._settings.max_upload_bytes,
+        )
+        if request.idempotency_key is not None:
+            existing = self._repository.find_by_idempotency_key(viewer_id, request.idempotency_key)
+            if existing is not None:
+                return self._replay(viewer_id, existing, request)
+        now = self._clock.now()
+        image = Image(
+            id=str(uuid.uuid4()),
+            owner_id=viewer_id,
+            filename=request.filename,
+            content_type=request.content_type,
+            declared_size=request.size_bytes,
+            title=request.title,
+            description=request.description,
+            tags=request.tags,
+            created_at=now,
+            updated_at=now,
+            cleanup_after=now + timedelta(hours=self._settings.pending_upload_hours),
+        )
+        try:
+            self._repository.create(image, idempotency_key=request.idempotency_key)
+        except ImageAlreadyExistsError as exc:
+            if exc.existing_image_id is None:
+                raise
+            return self._replay(viewer_id, exc.existing_image_id, request)
+        return UploadTicket(image=image, upload=self._upload_target(image))
+
+    def complete_upload(self, viewer_id: str, image_id: str) -> Completion:
+        image = owned_image(self._repository.get(image_id), viewer_id)
+        return self.process(image)
+
+    def process_staged_object(self, key: str) -> Completion | None:
+        """An S3 ObjectCreated event for a staging key (at least once, in any order)."""
+        image_id = keys.image_id_from_staging_key(key)
+        if image_id is None:
+            logger.warning("ignoring object outside the staging prefix", extra={"key": key})
+            return None
+        image = self._repository.get(image_id)
+        if image is None or image.status in (ImageStatus.READY, ImageStatus.DELETED):
+            # A late or repeated POST to an old upload URL: what is served never
+            # comes from the staging key, so the stray bytes are simply dropped.
+            if (
+                image is None
+                or image.original_key is not None
+                or image.status is ImageStatus.DELETED
+            ):
+                self._store.delete_many([key])
+            return None if image is None else Completion(image)
+        return self.process(image)
+
+    def process(self, image: Image) -> Completion:
+        if image.status is ImageStatus.REJECTED:
+            return Completion(image, _rejection_error(image))
+        if image.status in (ImageStatus.READY, ImageStatus.DELETED):
+            return Completion(image)
+        now = self._clock.now()
+        if image.status is ImageStatus.PROCESSING and (
+            image.processing_until is None or image.processing_until > now
+        ):
+            return Completion(image)
+        lease = now + timedelta(seconds=self._settings.processing_lease_seconds)
+        claimed = image.evolve(
+            status=ImageStatus.PROCESSING, processing_until=lease, updated_at=now
+        )
+        try:
+            self._repository.save(claimed, previous=image)
+        except StaleImageError:
+            current = self._repository.get(image.id)
+            return Completion(current or image)
+        return self._process_claimed(claimed)
+
+    def _process_claimed(self, claimed: Image) -> Completion:
+        staged = self._store.head(claimed.staging_key)
+        if staged is None:
+            released = claimed.evolve(status=ImageStatus.PENDING_UPLOAD, processing_until=None)
+            self._save_or_current(released, claimed)
+            return Completion(
+                released,
+                UploadNotFoundError(
+                    "No uploaded file was found. Send the file to the upload URL first, "
+                    "then complete the upload.",
+                    field=("id",),
+                ),
+            )
+        limit = min(claimed.declared_size, self._settings.max_upload_bytes)
+        if staged.size_bytes > limit:
+            return self._reject(
+                claimed,
+                UploadTooLargeError(
+                    f"The uploaded file is {staged.size_bytes} bytes; at most {limit} are allowed."
+                ),
+            )
+        data = self._store.read(claimed.staging_key, max_bytes=limit)
+        try:
+            processed = self._processor().process(data)
+        except DomainError as error:
+            return self._reject(claimed, error)
+        return self._store_and_finish(claimed, processed, size_bytes=len(data))
+
+    def _store_and_finish(
+        self, claimed: Image, processed: ProcessedImage, *, size_bytes: int
+    ) -> Completion:
+        original_key = keys.original_key(claimed, processed.extension)
+        self._store.copy(claimed.staging_key, original_key, content_type=processed.content_type)
+        variants = []
+        for rendition in processed.renditions:
+            key = keys.rendition_key(claimed, rendition.name, rendition.extension)
+            self._store.write(key, rendition.data, content_type=rendition.content_type)
+            variants.append(
+                Variant(
+                    name=rendition.name,
+                    width=rendition.width,
+                    height=rendition.height,
+                    content_type=rendition.content_type,
+                    size_bytes=len(rendition.data),
+                    key=key,
+                )
+            )
+        written = (original_key, *(variant.key for variant in variants))
+        current = claimed
+        for _ in range(_FINALIZE_ATTEMPTS):
+            ready = current.evolve(
+                status=ImageStatus.READY,
+                content_type=processed.content_type,
+                size_bytes=size_bytes,
+                width=processed.width,
+                height=processed.height,
+                checksum_sha256=processed.checksum_sha256,
+                original_key=original_key,
+                variants=tuple(variants),
+                metadata=processed.metadata,
+                processing_until=None,
+                cleanup_after=None,
+                updated_at=self._clock.now(),
+            )
+            try:
+                self._repository.save(ready, previous=current)
+            except StaleImageError:
+                latest = self._repository.get(claimed.id)
+                if not _still_ours(latest, claimed):
+                    return self._abandon(claimed, latest, written)
+                assert latest is not None
+                current = latest  # e.g. the owner edited the title meanwhile: keep it
+                continue
+            self._store.delete_many([claimed.staging_key])
+            return Completion(ready)
+        raise ConflictError("The image kept changing while it was processed; try again.")
+
+    def _abandon(self, claimed: Image, latest: Image | None, written: Sequence[str]) -> Completion:
+        """Someone else decided this image's fate meanwhile (deleted, or took over)."""
+        if latest is None or latest.status is not ImageStatus.READY:
+            # Deleted (or purged) while processing: leave no orphaned renditions.
+            self._store.delete_many([*written, claimed.staging_key])
+        return Completion(latest or claimed)
+
+    def _reject(self, claimed: Image, error: DomainError) -> Completion:
+        now = self._clock.now()
+        rejected = claimed.evolve(
+            status=ImageStatus.REJECTED,
+            rejection_code=error.code.value,
+            rejection_message=error.message,
+            processing_until=None,
+            cleanup_after=now + timedelta(hours=self._settings.rejected_retention_hours),
+            updated_at=now,
+        )
+        self._store.delete_many([claimed.staging_key])
+        current = self._save_or_current(rejected, claimed)
+        logger.info("upload rejected", extra={"image_id": claimed.id, "reason": error.code.value})
+        return Completion(current, error if current is rejected else None)
+
+    def _save_or_current(self, image: Image, previous: Image) -> Image:
+        try:
+            self._repository.save(image, previous=previous)
+        except StaleImageError:
+            return self._repository.get(image.id) or image
+        return image
+
+    def _replay(self, viewer_id: str, image_id: str, request: UploadRequest) -> UploadTicket:
+        image = self._repository.get(image_id)
+        if image is None or image.owner_id != viewer_id:
+            raise ConflictError(
+                "This idempotencyKey belongs to an image that no longer exists; use a new key.",
+                field=("input", "idempotencyKey"),
+            )
+        if (image.filename, image.declared_size) != (request.filename, request.size_bytes):
+            raise ConflictError(
+                "This idempotencyKey was already used for a different upload.",
+                field=("input", "idempotencyKey"),
+            )
+        upload = self._upload_target(image) if image.status is ImageStatus.PENDING_UPLOAD else None
+        return UploadTicket(image=image, upload=upload)
+
+    def _upload_target(self, image: Image) -> PresignedPost:
+        return self._store.presign_post(
+            image.staging_key,
+            content_type=image.content_type,
+            max_size_bytes=min(image.declared_size, self._settings.max_upload_bytes),
+            expires_in=self._settings.upload_url_seconds,
+        )
+
+
+def _still_ours(latest: Image | None, claimed: Image) -> bool:
+    return (
+        latest is not None
+        and latest.status is ImageStatus.PROCESSING
+        and latest.processing_until == claimed.processing_until
+    )
+
+
+def _rejection_error(image: Image) -> DomainError:
+    return error_for_code(
+        ErrorCode(image.rejection_code or ErrorCode.INVALID_IMAGE.value),
+        image.rejection_message or "The upload was rejected.",
+    )

@@ -1,0 +1,420 @@
+# ---------------------------------------------------------------------------
+# Naming, region, tags
+# ---------------------------------------------------------------------------
+
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must look like an AWS region name, e.g. us-east-1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (function, table, bucket, roles, log groups)."
+  type        = string
+  default     = "picgraph"
+
+  validation {
+    # Short and lower-case: it is part of the S3 bucket name (63 characters at most).
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-20 characters: lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource (added to the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------
+# Lambda
+# ---------------------------------------------------------------------------
+
+variable "lambda_package_path" {
+  description = "Path of the deployment zip built by scripts/build_lambda_package.py. Null means ../dist/picgraph-lambda.zip next to this module."
+  type        = string
+  default     = null
+}
+
+variable "python_runtime" {
+  description = "Lambda runtime. The package must be built for the same Python (build_lambda_package.py --python-version)."
+  type        = string
+  default     = "python3.12"
+
+  validation {
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.python_runtime)
+    error_message = "python_runtime must be python3.11, python3.12 or python3.13 (the project needs Python >= 3.11)."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the function. The package's native wheels (Pillow, pillow-heif) must match: build_lambda_package.py --arch."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Function memory in MB. 1769 MB buys one full vCPU: decoding a 20 MiB upload can mean up to 50 megapixels."
+  type        = number
+  default     = 1769
+
+  validation {
+    condition     = var.lambda_memory_mb >= 512 && var.lambda_memory_mb <= 10240 && floor(var.lambda_memory_mb) == var.lambda_memory_mb
+    error_message = "lambda_memory_mb must be a whole number between 512 and 10240."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Function timeout in seconds. Image processing (S3 events, completeImageUpload) needs the most; the HTTP API itself gives up after 30 s."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 10 && var.lambda_timeout_seconds <= 900 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
+    error_message = "lambda_timeout_seconds must be a whole number between 10 and 900."
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrent executions of the function; null leaves it unreserved (the account's pool)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.lambda_reserved_concurrency == null ? true : var.lambda_reserved_concurrency >= 0 && floor(var.lambda_reserved_concurrency) == var.lambda_reserved_concurrency
+    error_message = "lambda_reserved_concurrency must be null or a whole number >= 0."
+  }
+}
+
+variable "lambda_tracing_enabled" {
+  description = "Turn on AWS X-Ray active tracing for the function (and AppSync when created)."
+  type        = bool
+  default     = false
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's and the API's CloudWatch log groups."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "log_level" {
+  description = "PICGRAPH_LOG_LEVEL of the function."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL."
+  }
+}
+
+variable "cleanup_schedule" {
+  description = "EventBridge schedule of the cleanup job (purges expired pending uploads, rejected and deleted images)."
+  type        = string
+  default     = "rate(1 hour)"
+
+  validation {
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", var.cleanup_schedule))
+    error_message = "cleanup_schedule must be an EventBridge rate(...) or cron(...) expression."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Application settings (PICGRAPH_* environment of the function)
+# ---------------------------------------------------------------------------
+
+variable "jwt_secret" {
+  description = "HS256 secret the function verifies bearer tokens with (PICGRAPH_JWT_SECRET). Required unless jwt_issuer is set, in which case API Gateway verifies tokens and this may stay null."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.jwt_secret == null ? true : length(var.jwt_secret) >= 32
+    error_message = "jwt_secret must be at least 32 characters (the code refuses fewer than 16)."
+  }
+}
+
+variable "cursor_secret" {
+  description = "Key that signs pagination cursors (PICGRAPH_CURSOR_SECRET). Null generates a random one kept in the Terraform state."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.cursor_secret == null ? true : length(var.cursor_secret) >= 32
+    error_message = "cursor_secret must be at least 32 characters."
+  }
+}
+
+variable "jwt_issuer" {
+  description = "OIDC issuer URL (e.g. a Cognito user pool's). When set, the HTTP API gets a JWT authorizer on its routes, the function runs with PICGRAPH_AUTH_MODE=upstream, and AppSync (if created) uses it as its OPENID_CONNECT issuer."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.jwt_issuer == null ? true : can(regex("^https://[^\\s]+$", var.jwt_issuer))
+    error_message = "jwt_issuer must be an https:// URL."
+  }
+}
+
+variable "jwt_audience" {
+  description = "Accepted token audiences (client ids) for the JWT authorizer; needed when jwt_issuer is set."
+  type        = list(string)
+  default     = []
+}
+
+variable "max_upload_bytes" {
+  description = "Largest upload accepted, in bytes (PICGRAPH_MAX_UPLOAD_BYTES); enforced by the presigned POST policy."
+  type        = number
+  default     = 20971520 # 20 MiB
+
+  validation {
+    condition     = var.max_upload_bytes >= 1 && var.max_upload_bytes <= 5368709120 && floor(var.max_upload_bytes) == var.max_upload_bytes
+    error_message = "max_upload_bytes must be a whole number between 1 and 5 GiB."
+  }
+}
+
+variable "max_pixels" {
+  description = "Largest decoded image accepted, in pixels (PICGRAPH_MAX_PIXELS): guards memory against decompression bombs."
+  type        = number
+  default     = 50000000
+
+  validation {
+    condition     = var.max_pixels >= 1 && var.max_pixels <= 500000000 && floor(var.max_pixels) == var.max_pixels
+    error_message = "max_pixels must be a whole number between 1 and 500000000."
+  }
+}
+
+variable "upload_url_seconds" {
+  description = "Lifetime of presigned upload POSTs, in seconds (PICGRAPH_UPLOAD_URL_SECONDS)."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.upload_url_seconds >= 60 && var.upload_url_seconds <= 900 && floor(var.upload_url_seconds) == var.upload_url_seconds
+    error_message = "upload_url_seconds must be a whole number between 60 and 900."
+  }
+}
+
+variable "download_url_seconds" {
+  description = "Lifetime of presigned GET URLs, in seconds (PICGRAPH_DOWNLOAD_URL_SECONDS). Note: a URL signed with the function's temporary credentials stops working when they expire, whatever this says."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.download_url_seconds >= 60 && var.download_url_seconds <= 604800 && floor(var.download_url_seconds) == var.download_url_seconds
+    error_message = "download_url_seconds must be a whole number between 60 and 604800 (7 days)."
+  }
+}
+
+variable "processing_lease_seconds" {
+  description = "How long one invocation owns an image it is processing before another may take over (PICGRAPH_PROCESSING_LEASE_SECONDS). Must exceed the function timeout."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.processing_lease_seconds >= 5 && var.processing_lease_seconds <= 3600 && floor(var.processing_lease_seconds) == var.processing_lease_seconds
+    error_message = "processing_lease_seconds must be a whole number between 5 and 3600."
+  }
+}
+
+variable "pending_upload_hours" {
+  description = "Hours an upload slot stays PENDING_UPLOAD before cleanup removes it (PICGRAPH_PENDING_UPLOAD_HOURS)."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.pending_upload_hours >= 1 && var.pending_upload_hours <= 720 && floor(var.pending_upload_hours) == var.pending_upload_hours
+    error_message = "pending_upload_hours must be a whole number between 1 and 720."
+  }
+}
+
+variable "rejected_retention_hours" {
+  description = "Hours a REJECTED image record is kept before cleanup purges it (PICGRAPH_REJECTED_RETENTION_HOURS)."
+  type        = number
+  default     = 168
+
+  validation {
+    condition     = var.rejected_retention_hours >= 0 && var.rejected_retention_hours <= 8760 && floor(var.rejected_retention_hours) == var.rejected_retention_hours
+    error_message = "rejected_retention_hours must be a whole number between 0 and 8760."
+  }
+}
+
+variable "delete_retention_days" {
+  description = "Days a soft-deleted image stays restorable before cleanup purges it (PICGRAPH_DELETE_RETENTION_DAYS)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.delete_retention_days >= 0 && var.delete_retention_days <= 3650 && floor(var.delete_retention_days) == var.delete_retention_days
+    error_message = "delete_retention_days must be a whole number between 0 and 3650."
+  }
+}
+
+variable "introspection_enabled" {
+  description = "Allow GraphQL introspection (PICGRAPH_INTROSPECTION; also AppSync's introspection setting). Handy in development; the public contract is published anyway."
+  type        = bool
+  default     = true
+}
+
+variable "graphql_limits" {
+  description = "Query guards of the GraphQL layer: PICGRAPH_MAX_QUERY_DEPTH, PICGRAPH_MAX_ALIASES, PICGRAPH_MAX_TOKENS."
+  type = object({
+    max_query_depth = optional(number, 10)
+    max_aliases     = optional(number, 15)
+    max_tokens      = optional(number, 2000)
+  })
+  default = {}
+
+  validation {
+    condition = (
+      var.graphql_limits.max_query_depth >= 2 && var.graphql_limits.max_query_depth <= 50 &&
+      var.graphql_limits.max_aliases >= 1 && var.graphql_limits.max_aliases <= 200 &&
+      var.graphql_limits.max_tokens >= 100 && var.graphql_limits.max_tokens <= 100000
+    )
+    error_message = "graphql_limits: max_query_depth 2-50, max_aliases 1-200, max_tokens 100-100000."
+  }
+}
+
+variable "public_s3_endpoint" {
+  description = "Endpoint written into presigned URLs instead of the SDK's (PICGRAPH_PUBLIC_S3_ENDPOINT), for clients that reach S3 by another address (e.g. LocalStack from the host). Empty on AWS."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.public_s3_endpoint == "" || can(regex("^https?://[^\\s]+$", var.public_s3_endpoint))
+    error_message = "public_s3_endpoint must be empty or an http(s):// URL."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Storage
+# ---------------------------------------------------------------------------
+
+variable "bucket_name" {
+  description = "Name of the image bucket; null means NAME_PREFIX-images-ACCOUNT-REGION."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_name == null ? true : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)."
+  }
+}
+
+variable "bucket_versioning_enabled" {
+  description = "Turn on S3 versioning. Off by default: keys are never overwritten, and a purge must really remove an image; noncurrent versions expire after noncurrent_version_retention_days."
+  type        = bool
+  default     = false
+}
+
+variable "noncurrent_version_retention_days" {
+  description = "Days noncurrent object versions are kept when versioning is on."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.noncurrent_version_retention_days >= 1 && floor(var.noncurrent_version_retention_days) == var.noncurrent_version_retention_days
+    error_message = "noncurrent_version_retention_days must be a whole number >= 1."
+  }
+}
+
+variable "bucket_force_destroy" {
+  description = "Let `terraform destroy` delete a bucket that still holds images (development only)."
+  type        = bool
+  default     = false
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key for S3, DynamoDB, the logs and the function's environment. Null uses AWS owned/managed keys (SSE-S3 for the bucket)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID)."
+  }
+}
+
+variable "deletion_protection" {
+  description = "DynamoDB deletion protection of the table. Turn off only for throw-away stacks (e.g. LocalStack)."
+  type        = bool
+  default     = true
+}
+
+variable "point_in_time_recovery" {
+  description = "DynamoDB point-in-time recovery (35 days of continuous backups)."
+  type        = bool
+  default     = true
+}
+
+# ---------------------------------------------------------------------------
+# Front doors
+# ---------------------------------------------------------------------------
+
+variable "http_frontend" {
+  description = "How HTTP clients reach the function: \"api_gateway\" (HTTP API, GET/POST /graphql), \"function_url\" (a Lambda function URL; for LocalStack community, which lacks API Gateway v2) or \"none\"."
+  type        = string
+  default     = "api_gateway"
+
+  validation {
+    condition     = contains(["api_gateway", "function_url", "none"], var.http_frontend)
+    error_message = "http_frontend must be api_gateway, function_url or none."
+  }
+}
+
+variable "cors_allowed_origins" {
+  description = "Browser origins allowed by CORS, on the HTTP API and on the bucket (presigned POST uploads and GETs)."
+  type        = list(string)
+  default     = ["http://localhost:3000", "http://127.0.0.1:8000"]
+
+  validation {
+    condition     = length(var.cors_allowed_origins) > 0 && alltrue([for origin in var.cors_allowed_origins : can(regex("^https?://[^/\\s]+$", origin))])
+    error_message = "cors_allowed_origins must be a non-empty list of origins like https://app.example.com (scheme and host, no path, no wildcard)."
+  }
+}
+
+variable "api_throttling_rate_limit" {
+  description = "Steady-state requests per second the HTTP API stage lets through."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.api_throttling_rate_limit > 0
+    error_message = "api_throttling_rate_limit must be positive."
+  }
+}
+
+variable "api_throttling_burst_limit" {
+  description = "Burst of requests the HTTP API stage lets through."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.api_throttling_burst_limit > 0 && floor(var.api_throttling_burst_limit) == var.api_throttling_burst_limit
+    error_message = "api_throttling_burst_limit must be a positive whole number."
+  }
+}
+
+variable "create_appsync_api" {
+  description = "Also create an AppSync GraphQL API with direct Lambda resolvers (AppSync needs LocalStack Pro locally). Needs schema.graphql at the repository root and jwt_issuer."
+  type        = bool
+  default     = false
+}

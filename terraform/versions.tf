@@ -1,0 +1,31 @@
+terraform {
+  # 1.5: `check` blocks and lifecycle preconditions used below.
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.70"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.6"
+    }
+  }
+}
+
+# No endpoints here on purpose: for LocalStack, `tflocal` writes its own
+# provider override with the local endpoints (see docs/deploy.md).
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = merge(
+      {
+        Project   = "picgraph"
+        ManagedBy = "terraform"
+      },
+      var.tags,
+    )
+  }
+}
