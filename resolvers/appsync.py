@@ -24,9 +24,9 @@ _OPERATIONS = {"Query": "query", "Mutation": "mutation"}
 class AppSyncResolverError(Exception):
     """Raised for a single invocation: Lambda reports the class name as errorType."""
 
-    def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.error_type = error_type
+    @property
+    def error_type(self) -> str:
+        return type(self).__name__
 
 
 _ERROR_CLASSES: dict[str, type[AppSyncResolverError]] = {}

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import boto3
+
+    from services.cleanup import CleanupService
     from services.listing import ListingService
 
 
@@ -33,6 +35,7 @@ class App:
     updates: UpdateService
     listing: ListingService
     deletion: DeletionService
+    cleanup: CleanupService
 
 
 def pillow_processor_factory(settings: Settings) -> Callable[[], ImageProcessor]:
@@ -72,6 +75,7 @@ def build_app(
             public_endpoint=settings.public_s3_endpoint,
             path_style=settings.custom_endpoint,
         )
+    from services.cleanup import CleanupService
     from services.listing import ListingService
 
     clock = clock or SystemClock()
@@ -97,6 +101,7 @@ def build_app(
         deletion=DeletionService(
             repository=repository, clock=clock, retention_days=settings.delete_retention_days
         ),
+        cleanup=CleanupService(repository=repository, store=store, clock=clock),
     )
 
 

@@ -14,7 +14,7 @@ from infra.settings import Settings, SettingsError
 
 _DEV_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "picgraph-local",
-    "AWS_SECRET_ACCESS_KEY": "picgraph-local",  # noqa: S105 - the emulator accepts any
+    "AWS_SECRET_ACCESS_KEY": "picgraph-local",
     "AWS_REGION": "us-east-1",
 }
 

@@ -30,7 +30,7 @@ def handle_s3_event(app: App, event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def handle_scheduled_event(app: App, event: Mapping[str, Any]) -> dict[str, Any]:
-    from services.cleanup import CleanupService
-
-    report = CleanupService.from_app(app).run()
+    """EventBridge's schedule runs the same cleanup as `picgraph cleanup`."""
+    del event
+    report = app.cleanup.run()
     return report.as_dict()

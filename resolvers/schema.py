@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 
 import strawberry
+from graphql import DocumentNode, ExecutionResult, FieldNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -14,8 +15,9 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
-from resolvers.errors import shape_errors
+from resolvers.errors import UnauthenticatedError, shape_errors
 from resolvers.logs import RequestLog
 from resolvers.mutations.complete_image_upload import complete_image_upload
 from resolvers.mutations.create_image_upload import create_image_upload
@@ -48,6 +50,47 @@ class Mutation:
     )
 
 
+class RequireViewer(SchemaExtension):
+    """No viewer, no execution: one top-level UNAUTHENTICATED error and data null.
+
+    Introspection alone (GraphiQL loading the schema) needs no token.
+    """
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if getattr(context, "viewer_id", None) is None and not _introspection_only(
+            self.execution_context.graphql_document, self.execution_context.operation_name
+        ):
+            error = UnauthenticatedError(
+                getattr(context, "auth_error", None) or "Authentication required."
+            )
+            self.execution_context.result = ExecutionResult(
+                data=None, errors=[GraphQLError(error.message, original_error=error)]
+            )
+        yield
+
+
+def _introspection_only(document: DocumentNode | None, operation_name: str | None) -> bool:
+    if document is None:
+        return False
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None or (definition.name and definition.name.value == operation_name)
+        ):
+            return all(
+                isinstance(selection, FieldNode) and selection.name.value.startswith("__")
+                for selection in definition.selection_set.selections
+            )
+    return False
+
+
+class PicgraphSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Logged by ShapeErrors instead: unexpected ones with the request id, once."""
+
+
 class ShapeErrors(SchemaExtension):
     """Codes on every error; unexpected ones masked with the request id."""
 
@@ -67,17 +110,19 @@ def create_schema(
     max_depth: int = 10,
     max_aliases: int = 15,
     max_tokens: int = 2000,
-) -> strawberry.Schema:
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
-        ShapeErrors,
+) -> PicgraphSchema:
+    # Factories, so that each request gets fresh extension instances.
+    extensions: list[Callable[[], SchemaExtension]] = [
         RequestLog,
-        QueryDepthLimiter(max_depth=max_depth),
-        MaxAliasesLimiter(max_alias_count=max_aliases),
-        MaxTokensLimiter(max_token_count=max_tokens),
+        ShapeErrors,
+        RequireViewer,
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return PicgraphSchema(
         query=Query,
         mutation=Mutation,
         types=[Image],

@@ -13,7 +13,7 @@ import io
 import string
 import struct
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -359,20 +359,40 @@ def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 def _read_exif(image: Image.Image) -> tuple[int, CameraMetadata]:
     """EXIF orientation (1 when absent or unreadable) and camera metadata; GPS is never read."""
-    try, warnings.catch_warnings():
+    with warnings.catch_warnings():
         # Pillow warns about each malformed tag it skips; unreadable EXIF is simply absent.
         warnings.simplefilter("ignore")
-        exif = image.getexif()
-        orientation = exif.get(_TAG_ORIENTATION, 1)
-        metadata = CameraMetadata(
-            make=_clean_text(exif.get(_TAG_MAKE)),
-            model=_clean_text(exif.get(_TAG_MODEL)),
-            taken_at=_parse_exif_datetime(exif.get_ifd(_IFD_EXIF).get(_TAG_DATETIME_ORIGINAL))
-            or _parse_exif_datetime(exif.get(_TAG_DATETIME)),
-        )
+        try:
+            exif = image.getexif()
+        except _EXIF_ERRORS:
+            return 1, CameraMetadata()
+        return _orientation(exif), _camera_metadata(exif)
+
+
+def _orientation(exif: Image.Exif) -> int:
+    value = _exif_value(exif, _TAG_ORIENTATION)
+    return value if isinstance(value, int) and value in _ORIENTATION_TRANSPOSE else 1
+
+
+def _camera_metadata(exif: Image.Exif) -> CameraMetadata:
+    try:
+        exif_ifd: Mapping[int, object] = exif.get_ifd(_IFD_EXIF)
     except _EXIF_ERRORS:
-        return 1, CameraMetadata()
-    return (orientation if orientation in _ORIENTATION_TRANSPOSE else 1), metadata
+        exif_ifd = {}
+    return CameraMetadata(
+        make=_clean_text(_exif_value(exif, _TAG_MAKE)),
+        model=_clean_text(_exif_value(exif, _TAG_MODEL)),
+        taken_at=_parse_exif_datetime(_exif_value(exif_ifd, _TAG_DATETIME_ORIGINAL))
+        or _parse_exif_datetime(_exif_value(exif, _TAG_DATETIME)),
+    )
+
+
+def _exif_value(tags: Mapping[int, object], tag: int) -> object:
+    """A tag's value, or None when absent or undecodable (Pillow decodes values lazily)."""
+    try:
+        return tags.get(tag)
+    except _EXIF_ERRORS:
+        return None
 
 
 def _clean_text(value: object) -> str | None:

@@ -40,7 +40,7 @@ data "aws_iam_policy_document" "lambda" {
     actions = ["dynamodb:Query"]
     resources = concat(
       [aws_dynamodb_table.images.arn],
-      [for index in keys(local.table_indexes) : "${aws_dynamodb_table.images.arn}/index/${index}"],
+      [for index in aws_dynamodb_table.images.global_secondary_index : "${aws_dynamodb_table.images.arn}/index/${index.name}"],
     )
   }
 

@@ -28,18 +28,6 @@ locals {
     thumbnails = "thumbnails/"
   }
 
-  # The single-table layout of infra/keys.py: table keys and three overloaded
-  # GSIs, every one projecting ALL attributes. tests/unit/test_terraform.py
-  # compares this with infra.keys.
-  table_hash_key  = "PK"
-  table_range_key = "SK"
-  table_indexes = {
-    GSI1 = { hash_key = "GSI1PK", range_key = "GSI1SK" }
-    GSI2 = { hash_key = "GSI2PK", range_key = "GSI2SK" }
-    GSI3 = { hash_key = "GSI3PK", range_key = "GSI3SK" }
-  }
-  ttl_attribute = "expiresAt"
-
   # Root fields AppSync routes to the Lambda (direct Lambda resolvers). Must list
   # every Query and Mutation field of schema.graphql (checked by the unit tests).
   appsync_resolver_fields = [
@@ -56,24 +44,24 @@ locals {
   # Everything the code reads from its environment (infra/settings.py), as
   # strings. AWS_REGION is reserved by Lambda and set by it.
   lambda_environment = {
-    PICGRAPH_TABLE_NAME                = aws_dynamodb_table.images.name
-    PICGRAPH_BUCKET_NAME               = aws_s3_bucket.images.id
-    PICGRAPH_AUTH_MODE                 = local.auth_mode
-    PICGRAPH_JWT_SECRET                = var.jwt_secret == null ? "" : var.jwt_secret
-    PICGRAPH_CURSOR_SECRET             = coalesce(var.cursor_secret, random_password.cursor_secret.result)
-    PICGRAPH_PUBLIC_S3_ENDPOINT        = var.public_s3_endpoint
-    PICGRAPH_MAX_UPLOAD_BYTES          = tostring(var.max_upload_bytes)
-    PICGRAPH_MAX_PIXELS                = tostring(var.max_pixels)
-    PICGRAPH_UPLOAD_URL_SECONDS        = tostring(var.upload_url_seconds)
-    PICGRAPH_DOWNLOAD_URL_SECONDS      = tostring(var.download_url_seconds)
-    PICGRAPH_PROCESSING_LEASE_SECONDS  = tostring(var.processing_lease_seconds)
-    PICGRAPH_PENDING_UPLOAD_HOURS      = tostring(var.pending_upload_hours)
-    PICGRAPH_REJECTED_RETENTION_HOURS  = tostring(var.rejected_retention_hours)
-    PICGRAPH_DELETE_RETENTION_DAYS     = tostring(var.delete_retention_days)
-    PICGRAPH_INTROSPECTION             = tostring(var.introspection_enabled)
-    PICGRAPH_MAX_QUERY_DEPTH           = tostring(var.graphql_limits.max_query_depth)
-    PICGRAPH_MAX_ALIASES               = tostring(var.graphql_limits.max_aliases)
-    PICGRAPH_MAX_TOKENS                = tostring(var.graphql_limits.max_tokens)
-    PICGRAPH_LOG_LEVEL                 = var.log_level
+    PICGRAPH_TABLE_NAME               = aws_dynamodb_table.images.name
+    PICGRAPH_BUCKET_NAME              = aws_s3_bucket.images.id
+    PICGRAPH_AUTH_MODE                = local.auth_mode
+    PICGRAPH_JWT_SECRET               = var.jwt_secret == null ? "" : var.jwt_secret
+    PICGRAPH_CURSOR_SECRET            = coalesce(var.cursor_secret, random_password.cursor_secret.result)
+    PICGRAPH_PUBLIC_S3_ENDPOINT       = var.public_s3_endpoint
+    PICGRAPH_MAX_UPLOAD_BYTES         = tostring(var.max_upload_bytes)
+    PICGRAPH_MAX_PIXELS               = tostring(var.max_pixels)
+    PICGRAPH_UPLOAD_URL_SECONDS       = tostring(var.upload_url_seconds)
+    PICGRAPH_DOWNLOAD_URL_SECONDS     = tostring(var.download_url_seconds)
+    PICGRAPH_PROCESSING_LEASE_SECONDS = tostring(var.processing_lease_seconds)
+    PICGRAPH_PENDING_UPLOAD_HOURS     = tostring(var.pending_upload_hours)
+    PICGRAPH_REJECTED_RETENTION_HOURS = tostring(var.rejected_retention_hours)
+    PICGRAPH_DELETE_RETENTION_DAYS    = tostring(var.delete_retention_days)
+    PICGRAPH_INTROSPECTION            = tostring(var.introspection_enabled)
+    PICGRAPH_MAX_QUERY_DEPTH          = tostring(var.graphql_limits.max_query_depth)
+    PICGRAPH_MAX_ALIASES              = tostring(var.graphql_limits.max_aliases)
+    PICGRAPH_MAX_TOKENS               = tostring(var.graphql_limits.max_tokens)
+    PICGRAPH_LOG_LEVEL                = var.log_level
   }
 }

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from infra.settings import Settings
+    from resolvers.bootstrap import App
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = Path(os.environ.get("PICGRAPH_SAMPLES_DIR", REPO_ROOT.parent / "shared" / "samples"))
@@ -31,3 +37,33 @@ def _aws_test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 + DynamoDB over real HTTP on 127.0.0.1, shared by the session."""
+    from tests.support.servers import moto_server
+
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def aws_endpoint(monkeypatch: pytest.MonkeyPatch, moto_endpoint: str) -> str:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    return moto_endpoint
+
+
+@pytest.fixture
+def settings(aws_endpoint: str) -> Settings:
+    """A fresh table and bucket (unique names) on the shared moto server."""
+    from tests.support.aws import provisioned_settings
+
+    return provisioned_settings()
+
+
+@pytest.fixture
+def app(settings: Settings) -> App:
+    from resolvers.bootstrap import build_app
+
+    return build_app(settings)

@@ -1,0 +1,379 @@
+"""Reading image timelines: DynamoDB Queries on the right index, never a Scan.
+
+Three access patterns (key layout in infra/keys.py, rationale in docs/data-model.md):
+
+  owner given          GSI1 `OWNER#{owner}#{status}`  (tags checked here, in code)
+  tags, no owner       GSI1 `TAG#{first tag}`         (READY only; other tags checked here)
+  neither              GSI2 `FEED#{yyyy-mm}`          (READY only; month buckets walked in order)
+
+Sort keys are `{createdAt}#{id}` with a fixed-width UTC instant, so a string range
+on the sort key is a (createdAt, id) range. Date bounds are strict:
+  createdAt > t  <=>  SK > "{t}#~"   ('~' sorts after every id character)
+  createdAt < t  <=>  SK < "{t}#"    (every real key is longer than "{t}#")
+Neither string is a real key, so they may also serve as inclusive BETWEEN bounds.
+
+A page reads `limit + 1` matching items to know whether more exist, so a page of an
+unfiltered pattern costs exactly one Query when its partition holds enough items.
+Patterns that drop items in code (more tags than the index key covers) read on, with
+a growing Limit, until the page is full or the data ends: at most MAX_QUERY_CALLS
+Queries that read something per page, plus at most MAX_EMPTY_MONTHS Queries of empty
+feed months (cheap, and only a feed with gaps of whole months has them). When a bound
+is hit the page may be short (even empty); it then says has_more=True and
+`resume_after` is the position of the last item *read* (or the edge of the last month
+walked), so the next page continues from the scan position instead of reading the
+same items again. That is the only case in which a page is short while more results
+exist.
+
+Only infra.* is imported here (resolvers -> services -> infra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from infra import items, keys
+from infra.records import Image, ImageQuery, ImageStatus, Position, SortOrder
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+MAX_QUERY_CALLS = 10
+"""Queries that read items one page may issue; bounds filters that drop items in code."""
+
+MAX_EMPTY_MONTHS = 36
+"""Empty feed months one page may walk through (each costs one minimal Query)."""
+
+MAX_READ_LIMIT = 1000
+"""The largest Limit a filtered read grows to (DynamoDB also stops each call at 1 MB)."""
+
+CLOCK_SKEW = timedelta(minutes=1)
+"""Another instance's clock may be ahead: the feed walk starts at the month of now + this."""
+
+FIRST_ID = ""
+"""An image id sorting before every real id (for positions at a month's first instant)."""
+
+LAST_ID = "~"
+"""An image id sorting after every real id (uuid4 ids: hex digits and '-')."""
+
+_MICROSECOND = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    """Up to `limit` images in walk order, whether more exist, and where to resume.
+
+    `resume_after` is the exclusive position the next page in walk order starts from:
+    the last returned image normally, the last item read when the Query bound was hit
+    (then it may lie beyond the last returned image), None when nothing was returned
+    and nothing more exists.
+    """
+
+    images: tuple[Image, ...]
+    has_more: bool
+    resume_after: Position | None
+
+
+def read_timeline(
+    client: DynamoDBClient,
+    table_name: str,
+    query: ImageQuery,
+    *,
+    limit: int,
+    after: Position | None,
+    backwards: bool,
+) -> tuple[list[Image], bool]:
+    """The ImageRepository.list_page contract (see services/ports.py)."""
+    page = read_timeline_page(
+        client, table_name, query, limit=limit, after=after, backwards=backwards
+    )
+    return list(page.images), page.has_more
+
+
+def read_timeline_page(
+    client: DynamoDBClient,
+    table_name: str,
+    query: ImageQuery,
+    *,
+    limit: int,
+    after: Position | None,
+    backwards: bool,
+    now: datetime | None = None,
+    max_calls: int | None = None,
+) -> TimelinePage:
+    """Up to `limit` images of `query`, strictly after `after` in walk order.
+
+    The walk order is query.sort, reversed when `backwards`. `query` must be validated
+    (aware datetimes, normalised tags, allowed status); the partition comes from it only.
+    `max_calls` defaults to MAX_QUERY_CALLS.
+    """
+    max_calls = MAX_QUERY_CALLS if max_calls is None else max_calls
+    if limit < 0:
+        raise ValueError("limit must not be negative")
+    if max_calls < 1:
+        raise ValueError("max_calls must be positive")
+    ascending = (query.sort is SortOrder.OLDEST_FIRST) != backwards
+    walk = _Walk.plan(client, table_name, query, after, ascending, now or datetime.now(UTC))
+    if walk is None:
+        return TimelinePage((), False, None)
+    return walk.read(limit=limit, after=after, max_calls=max_calls)
+
+
+@dataclass(frozen=True)
+class _KeyRange:
+    """The sort-key condition shared by every partition of a walk."""
+
+    low: str | None
+    high: str | None
+    # The `after` position's own key when an inclusive BETWEEN covers it: skipped in code.
+    skip: str | None
+
+    @classmethod
+    def build(cls, query: ImageQuery, after: Position | None, ascending: bool) -> _KeyRange | None:
+        """None when the range is empty."""
+        lows: list[str] = []
+        highs: list[str] = []
+        if query.created_after is not None and query.created_after >= _EPOCH:
+            # Earlier bounds exclude nothing (every image is younger), and years
+            # below 1000 would not format to fixed-width keys.
+            lows.append(keys.timeline_sort_key(query.created_after, LAST_ID))
+        if query.created_before is not None:
+            if query.created_before <= _EPOCH:
+                return None
+            highs.append(keys.timeline_sort_key(query.created_before, FIRST_ID))
+        position_key = None if after is None else keys.position_sort_key(after)
+        if position_key is not None:
+            (lows if ascending else highs).append(position_key)
+        low = max(lows, default=None)
+        high = min(highs, default=None)
+        if low is not None and high is not None:
+            if low >= high:
+                return None
+            return cls(low, high, position_key if position_key in (low, high) else None)
+        return cls(low, high, None)
+
+    def condition(self) -> tuple[str, dict[str, dict[str, str]]]:
+        values: dict[str, dict[str, str]] = {}
+        if self.low is not None:
+            values[":low"] = {"S": self.low}
+        if self.high is not None:
+            values[":high"] = {"S": self.high}
+        if self.low is not None and self.high is not None:
+            return "#pk = :pk AND #sk BETWEEN :low AND :high", values
+        if self.low is not None:
+            return "#pk = :pk AND #sk > :low", values
+        if self.high is not None:
+            return "#pk = :pk AND #sk < :high", values
+        return "#pk = :pk", values
+
+
+@dataclass
+class _Walk:
+    client: DynamoDBClient
+    table_name: str
+    query: ImageQuery
+    index: str
+    key_range: _KeyRange
+    ascending: bool
+    # Tags the index key does not cover, checked in code (the read grows when non-empty).
+    extra_tags: frozenset[str]
+    # One partition, or None for the month-bucketed global feed.
+    partition: str | None
+    now: datetime
+    after: Position | None
+
+    @classmethod
+    def plan(
+        cls,
+        client: DynamoDBClient,
+        table_name: str,
+        query: ImageQuery,
+        after: Position | None,
+        ascending: bool,
+        now: datetime,
+    ) -> _Walk | None:
+        key_range = _KeyRange.build(query, after, ascending)
+        if key_range is None:
+            return None
+        common: dict[str, Any] = {
+            "client": client,
+            "table_name": table_name,
+            "query": query,
+            "key_range": key_range,
+            "ascending": ascending,
+            "now": now,
+            "after": after,
+        }
+        if query.owner_id is not None:
+            return cls(
+                index=keys.GSI1,
+                extra_tags=frozenset(query.tags),
+                partition=keys.owner_partition(query.owner_id, query.status),
+                **common,
+            )
+        if query.status is not ImageStatus.READY:
+            return None  # only READY images are listed across owners
+        if query.tags:
+            return cls(
+                index=keys.GSI1,
+                extra_tags=frozenset(query.tags[1:]) - {query.tags[0]},
+                partition=keys.tag_partition(query.tags[0]),
+                **common,
+            )
+        return cls(index=keys.GSI2, extra_tags=frozenset(), partition=None, **common)
+
+    def read(self, *, limit: int, after: Position | None, max_calls: int) -> TimelinePage:
+        partition_key, sort_key = keys.INDEXES[self.index]
+        condition, values = self.key_range.condition()
+        wanted = limit + 1
+        matched: list[Image] = []
+        skip = self.key_range.skip
+        scanned: Position | None = None  # the last position read, in walk order
+        calls = 0  # Queries that read something
+        empty_calls = 0  # Queries of empty months
+        call_limit = 0
+        for month, partition in self._partitions():
+            start_key: dict[str, Any] | None = None
+            while True:
+                if calls >= max_calls or empty_calls >= MAX_EMPTY_MONTHS:
+                    return TimelinePage(tuple(matched), True, scanned or after)
+                call_limit = self._call_limit(wanted - len(matched), call_limit, skip, calls)
+                request: dict[str, Any] = {
+                    "TableName": self.table_name,
+                    "IndexName": self.index,
+                    "KeyConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#pk": partition_key, "#sk": sort_key},
+                    "ExpressionAttributeValues": {":pk": {"S": partition}, **values},
+                    "ScanIndexForward": self.ascending,
+                    "Limit": call_limit,
+                }
+                if start_key is not None:
+                    request["ExclusiveStartKey"] = start_key
+                response = self.client.query(**request)
+                start_key = response.get("LastEvaluatedKey")
+                found = response.get("Items", [])
+                if found or start_key is not None:
+                    calls += 1
+                else:
+                    empty_calls += 1
+                for raw in found:
+                    if skip is not None:
+                        own_key = raw[sort_key]["S"]
+                        skip = None  # only the first item read can be the `after` item
+                        if own_key == self.key_range.skip:
+                            continue
+                    image = items.from_item(raw)
+                    scanned = Position(image.created_at, image.id)
+                    if not self._matches(image):
+                        continue
+                    matched.append(image)
+                    if len(matched) == wanted:
+                        last = matched[limit - 1] if limit else None
+                        return TimelinePage(
+                            tuple(matched[:limit]),
+                            True,
+                            None if last is None else Position(last.created_at, last.id),
+                        )
+                if start_key is None:
+                    break
+            if month is not None:
+                scanned = self._past_month(month)
+        last = matched[-1] if matched else None
+        return TimelinePage(
+            tuple(matched), False, None if last is None else Position(last.created_at, last.id)
+        )
+
+    def _call_limit(self, missing: int, previous: int, skip: str | None, calls: int) -> int:
+        limit = missing + (1 if skip is not None else 0)
+        if self.extra_tags and calls > 0:
+            # Items are being dropped: read ahead faster, within a fixed ceiling.
+            limit = max(limit, min(MAX_READ_LIMIT, previous * 4))
+        return limit
+
+    def _matches(self, image: Image) -> bool:
+        query = self.query
+        return (
+            image.status is query.status
+            and (query.owner_id is None or image.owner_id == query.owner_id)
+            and all(tag in image.tags for tag in query.tags)
+        )
+
+    def _partitions(self) -> Iterator[tuple[int | None, str]]:
+        if self.partition is not None:
+            yield None, self.partition
+            return
+        for month in self._months():
+            yield month, keys.feed_partition(keys.feed_bucket(_month_start(month)))
+
+    def _months(self) -> Iterator[int]:
+        """The feed's month buckets in walk order, as month numbers (year * 12 + month - 1).
+
+        From the newest possible month (now, createdBefore, the position) down to the
+        oldest (the FEED/BOUNDS item's firstBucket, createdAfter, the position), or up.
+        The bounds item is read only when the walk needs it: never for a newest-first
+        page that the current month fills.
+        """
+        query = self.query
+        newest = _month_of(self.now + CLOCK_SKEW)
+        oldest: int | None = None
+        if query.created_before is not None:
+            newest = min(newest, _month_of(query.created_before - _MICROSECOND))
+        if query.created_after is not None and query.created_after >= _EPOCH:
+            try:
+                oldest = _month_of(query.created_after + _MICROSECOND)
+            except OverflowError:
+                return
+        if self.after is not None:
+            if self.ascending:
+                oldest = max(oldest or 0, _month_of(self.after.created_at))
+            else:
+                newest = min(newest, _month_of(self.after.created_at))
+        if self.ascending:
+            first = self._first_month()
+            if first is None:
+                return
+            yield from range(max(first, oldest or first), newest + 1)
+            return
+        month = newest
+        first_known: int | None = None
+        while oldest is None or month >= oldest:
+            if month != newest:
+                if first_known is None:
+                    first_known = self._first_month()
+                    if first_known is None:
+                        return
+                if month < first_known:
+                    return
+            yield month
+            month -= 1
+
+    def _first_month(self) -> int | None:
+        """The oldest month with a READY image ever (None: the feed is empty)."""
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key=items.serialize(keys.FEED_BOUNDS_KEY),
+            ConsistentRead=True,
+            ProjectionExpression="firstBucket",
+        )
+        bucket = response.get("Item", {}).get("firstBucket", {}).get("S")
+        if bucket is None:
+            return None
+        return _month_of(datetime.strptime(bucket, "%Y-%m").replace(tzinfo=UTC))
+
+    def _past_month(self, month: int) -> Position:
+        """A position past every key of `month` in walk order (the month is exhausted)."""
+        if self.ascending:
+            return Position(_month_start(month + 1) - _MICROSECOND, LAST_ID)
+        return Position(_month_start(month), FIRST_ID)
+
+
+def _month_of(moment: datetime) -> int:
+    utc = moment.astimezone(UTC)
+    return utc.year * 12 + utc.month - 1
+
+
+def _month_start(month: int) -> datetime:
+    return datetime(month // 12, month % 12 + 1, 1, tzinfo=UTC)

@@ -1,0 +1,221 @@
+"""Time the rendition pipeline: naive Pillow, PillowImageProcessor, and pyvips side by side.
+
+Run: .venv/bin/python scripts/bench_processing.py [--runs N]
+
+Each figure is the median of N runs of "bytes in -> every rendition encoded", after a warm-up.
+pyvips (optional, `pip install -e ".[bench]"`) is given its fastest fair pipeline: one
+shrink-on-load decode to the largest size, then each smaller size from the previous one,
+with its operation cache off so that no run reuses another's result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from PIL import Image, ImageDraw, ImageOps
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from services.imaging import DEFAULT_SIZES, JPEG_QUALITY, PillowImageProcessor  # noqa: E402
+
+SAMPLES_DIR = Path(os.environ.get("PICGRAPH_SAMPLES_DIR", REPO_ROOT.parent / "shared" / "samples"))
+TARGET_RATIO = 1.3
+LIMITS_LARGEST_FIRST = sorted((limit for _, limit in DEFAULT_SIZES), reverse=True)
+
+
+@dataclass(frozen=True)
+class BenchInput:
+    label: str
+    data: bytes
+
+
+def synthetic_photo(width: int = 4000, height: int = 3000) -> bytes:
+    """A JPEG that compresses like a photo: gradients, textures at 3 scales, hard edges.
+
+    Quality 90, stored sideways with EXIF Orientation 6 like a portrait phone picture.
+    """
+    gradient = Image.linear_gradient("L").resize((width, height))
+    vignette = Image.radial_gradient("L").resize((width, height))
+    coarse = Image.effect_noise((width // 16, height // 16), 60).resize(
+        (width, height), Image.Resampling.BICUBIC
+    )
+    medium = Image.effect_noise((width // 4, height // 4), 40).resize(
+        (width, height), Image.Resampling.BILINEAR
+    )
+    fine = Image.effect_noise((width, height), 12)
+    red = Image.blend(Image.blend(gradient, coarse, 0.5), fine, 0.15)
+    green = Image.blend(Image.blend(vignette, medium, 0.4), fine, 0.12)
+    blue = Image.blend(
+        Image.blend(coarse.transpose(Image.Transpose.ROTATE_180), medium, 0.5), fine, 0.2
+    )
+    picture = Image.merge("RGB", (red, green, blue))
+    _draw_edges(picture)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=90, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def _draw_edges(picture: Image.Image) -> None:
+    draw = ImageDraw.Draw(picture)
+    width, height = picture.size
+    for index in range(12):
+        left, top = (index * 331) % width, (index * 217) % height
+        colour = ((index * 40) % 256, (index * 90) % 256, (index * 150) % 256)
+        draw.ellipse((left, top, left + width // 6, top + height // 5), outline=colour, width=9)
+        draw.rectangle((top, left % height, top + 300, left % height + 120), fill=colour)
+
+
+def reencoded_sample(relative: str, label: str, size: tuple[int, int] | None) -> BenchInput | None:
+    """A real photo from the samples, resized to `size` if given, saved as JPEG quality 90."""
+    path = SAMPLES_DIR / relative
+    if not path.is_file():
+        return None
+    if path.suffix.lower() == ".heic":
+        importlib.import_module("pillow_heif").register_heif_opener()
+    with Image.open(path) as source:
+        picture = source.convert("RGB")
+    if size is not None:
+        picture = picture.resize(size, Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=90)
+    return BenchInput(label, buffer.getvalue())
+
+
+def sample_file(relative: str, label: str) -> BenchInput | None:
+    path = SAMPLES_DIR / relative
+    return BenchInput(label, path.read_bytes()) if path.is_file() else None
+
+
+def bench_inputs() -> list[BenchInput]:
+    optional = [
+        reencoded_sample(
+            "exif-samples/heic/IMG_5195.HEIC",
+            "12 MP JPEG 3024x4032 q90 (the iPhone sample, scaled up 1.2x)",
+            (3024, 4032),
+        ),
+        # As stored, this file has corrupt entropy data that libvips refuses to decode.
+        reencoded_sample(
+            "exif-samples/broken/corrupted.jpg",
+            "10 MP camera JPEG 3648x2736 q90 (the Olympus sample, re-encoded)",
+            None,
+        ),
+        sample_file("exif-samples/heic/IMG_5195.HEIC", "8.5 MP iPhone HEIC 2566x3313 (sample)"),
+    ]
+    found = [item for item in optional if item is not None]
+    if len(found) < len(optional):
+        print(f"(some samples not found under {SAMPLES_DIR}: skipped)")
+    return [BenchInput("synthetic 4000x3000 JPEG q90, Orientation 6", synthetic_photo()), *found]
+
+
+def naive_pillow(data: bytes) -> list[bytes]:
+    """Full-size decode, then one resize per size from the full image."""
+    with Image.open(io.BytesIO(data)) as image:
+        upright = ImageOps.exif_transpose(image.convert("RGB"))
+    outputs = []
+    for limit in LIMITS_LARGEST_FIRST:
+        scale = min(1.0, limit / max(upright.size))
+        size = (max(1, round(upright.width * scale)), max(1, round(upright.height * scale)))
+        buffer = io.BytesIO()
+        upright.resize(size, Image.Resampling.LANCZOS).save(buffer, "JPEG", quality=JPEG_QUALITY)
+        outputs.append(buffer.getvalue())
+    return outputs
+
+
+def pyvips_pipeline(pyvips: ModuleType) -> Callable[[bytes], list[bytes]]:
+    def run(data: bytes) -> list[bytes]:
+        # thumbnail_buffer: shrink-on-load and auto-rotation from EXIF, like ours.
+        current = pyvips.Image.thumbnail_buffer(data, LIMITS_LARGEST_FIRST[0]).copy_memory()
+        outputs = [current.jpegsave_buffer(Q=JPEG_QUALITY, keep="none")]
+        for limit in LIMITS_LARGEST_FIRST[1:]:
+            current = current.thumbnail_image(limit).copy_memory()
+            outputs.append(current.jpegsave_buffer(Q=JPEG_QUALITY, keep="none"))
+        return outputs
+
+    return run
+
+
+def median_ms(function: Callable[[bytes], object], data: bytes, runs: int) -> float:
+    for _ in range(2):
+        function(data)
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function(data)
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings) * 1000
+
+
+def load_pyvips() -> ModuleType | None:
+    try:
+        pyvips = importlib.import_module("pyvips")
+    except (ImportError, OSError):  # OSError: the libvips shared library is missing
+        return None
+    pyvips.cache_set_max(0)
+    return pyvips
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="timed runs per figure (median)")
+    runs: int = parser.parse_args().runs
+    pyvips = load_pyvips()
+    sizes = ", ".join(f"{name} {limit}" for name, limit in DEFAULT_SIZES)
+    print(f"renditions: {sizes}; median of {runs} runs; {os.cpu_count()} CPUs")
+    if pyvips is None:
+        print("pyvips: not installed, skipped (pip install -e '.[bench]')")
+    else:
+        print(f"pyvips {pyvips.__version__}, libvips {pyvips.version(0)}.{pyvips.version(1)}")
+    processor = PillowImageProcessor()
+    for item in bench_inputs():
+        print(f"\n{item.label}, {len(item.data) / 1e6:.1f} MB")
+        if item.data.startswith(b"\xff\xd8"):
+            print_row(
+                "naive Pillow (full decode, resize per size)",
+                median_ms(naive_pillow, item.data, runs),
+            )
+        ours_ms = median_ms(processor.process, item.data, runs)
+        print_row("PillowImageProcessor.process", ours_ms)
+        if pyvips is not None:
+            print_pyvips_rows(pyvips, item.data, runs, ours_ms)
+
+
+def print_pyvips_rows(pyvips: ModuleType, data: bytes, runs: int, ours_ms: float) -> None:
+    """pyvips with its default thread pool, then on one thread (a 1-vCPU Lambda)."""
+    default_threads: int = pyvips.concurrency_get()
+    for threads in sorted({default_threads, 1}, reverse=True):
+        pyvips.concurrency_set(threads)
+        try:
+            vips_ms = median_ms(pyvips_pipeline(pyvips), data, runs)
+        except pyvips.Error as error:
+            reason = str(error).strip().splitlines()[-1]
+            print(f"  pyvips: cannot process this file, skipped ({reason})")
+            break
+        ratio = ours_ms / vips_ms
+        verdict = "within" if ratio <= TARGET_RATIO else "NOT within"
+        print_row(
+            f"pyvips, {threads} thread(s)",
+            vips_ms,
+            f"ours/pyvips {ratio:.2f}: {verdict} {TARGET_RATIO}x",
+        )
+    pyvips.concurrency_set(default_threads)
+
+
+def print_row(label: str, milliseconds: float, note: str = "") -> None:
+    print(f"  {label:<46}{milliseconds:7.1f} ms   {note}".rstrip())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""The cleanup job: purge what nobody may see any more (scheduled, and `picgraph cleanup`).
+
+Three kinds of work, each found only through the cleanup index (GSI3, a Query per
+status sorted by due time, never a Scan; see infra/keys.py):
+
+  DELETED         soft-deleted images past their retention: original, every rendition,
+                  staging object, the item and its tag items
+  PENDING_UPLOAD  abandoned uploads past cleanup_after (created + PENDING_UPLOAD_HOURS,
+                  far beyond the upload URL's lifetime): staging object and item
+  REJECTED        rejected uploads past cleanup_after: staging object (if any) and item
+
+PROCESSING and READY images are never in the cleanup index, so they are never purged.
+
+Per image the order is fixed, for crash safety and for concurrent runs:
+
+  1. a consistent read of the item: the index is eventually consistent and may still
+     list an image that was restored, claimed for processing or already purged;
+  2. delete its S3 objects (idempotent: deleting a missing key is not an error);
+  3. delete the item and its tag items, conditional on the version read in 1.
+
+A run interrupted between 2 and 3 leaves the item in the index, so the next run finds
+it again and finishes. Two runs at once both delete the same keys (harmless) and the
+second conditional delete finds nothing to delete. A lost condition (StaleImageError:
+the image changed since it was read) skips the image and counts it.
+
+A run works in batches of `batch_size` within `time_budget_seconds` (below the Lambda
+timeout), then stops; purged images leave the index, so the next run simply continues
+where this one stopped. Images are purged only when due `grace` ago (default five
+minutes): restore is allowed until `cleanup_after`, so a clock skew between two Lambda
+instances can never let a restore and a purge of the same image overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from infra.errors import ObjectDeleteError
+from services.errors import StaleImageError
+from services.models import Image, ImageStatus
+from services.ports import Clock, ImageRepository, ObjectStore
+
+logger = logging.getLogger("picgraph.cleanup")
+
+DEFAULT_GRACE = timedelta(minutes=5)
+"""How long after cleanup_after an image is purged (separates purge from a late restore)."""
+
+MAX_WINDOW = 1000
+"""The most index entries one Query reads per status (skipped entries stay in the index)."""
+
+_ORDER = (ImageStatus.DELETED, ImageStatus.REJECTED, ImageStatus.PENDING_UPLOAD)
+
+
+@dataclass
+class CleanupReport:
+    """What one run did (or, with dry_run, would have done).
+
+    objects_deleted counts the S3 keys whose deletion was requested (S3 does not say
+    which of them existed). remaining is True when the run stopped on its time budget
+    (or its per-run window) before it saw the end of the due work: the next run
+    continues. failed counts images whose S3 objects could not all be deleted; they stay
+    due and are retried by the next run. With two runs at once both may count the same
+    image.
+    """
+
+    purged_deleted: int = 0
+    purged_pending: int = 0
+    purged_rejected: int = 0
+    objects_deleted: int = 0
+    skipped_conflicts: int = 0
+    failed: int = 0
+    remaining: bool = False
+    dry_run: bool = False
+
+    @property
+    def purged(self) -> int:
+        return self.purged_deleted + self.purged_pending + self.purged_rejected
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return asdict(self)
+
+    def count_purged(self, status: ImageStatus) -> None:
+        if status is ImageStatus.DELETED:
+            self.purged_deleted += 1
+        elif status is ImageStatus.PENDING_UPLOAD:
+            self.purged_pending += 1
+        else:
+            self.purged_rejected += 1
+
+
+class CleanupService:
+    def __init__(
+        self,
+        *,
+        repository: ImageRepository,
+        store: ObjectStore,
+        clock: Clock,
+        batch_size: int = 25,
+        time_budget_seconds: float = 50.0,
+        grace: timedelta = DEFAULT_GRACE,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be positive")
+        self._repository = repository
+        self._store = store
+        self._clock = clock
+        self._batch_size = batch_size
+        self._budget = time_budget_seconds
+        self._grace = grace
+        self._monotonic = monotonic
+
+    def run(self, *, dry_run: bool = False) -> CleanupReport:
+        """Purge due images, a batch per kind in turn, until done or out of time."""
+        started = self._monotonic()
+        deadline = started + self._budget
+        due_before = self._clock.now() - self._grace
+        report = CleanupReport(dry_run=dry_run)
+        # Every id this run handled: the index is eventually consistent and may list a
+        # purged image again for a moment; an image is handled at most once per run.
+        seen: set[str] = set()
+        # How many handled images stay in the index (skipped, failed, dry run), per
+        # status: the next Query reads that many more to get past them.
+        left = dict.fromkeys(_ORDER, 0)
+        active = list(_ORDER)
+        try:
+            while active:
+                for status in list(active):
+                    if self._monotonic() >= deadline:
+                        report.remaining = True
+                        active.clear()
+                        break
+                    window = self._batch_size + left[status]
+                    if window > MAX_WINDOW:
+                        report.remaining = True
+                        active.remove(status)
+                        continue
+                    batch = self._repository.due_for_cleanup(status, due_before, limit=window)
+                    fresh = [image for image in batch if image.id not in seen]
+                    if not fresh:
+                        active.remove(status)  # nothing due beyond what this run handled
+                        continue
+                    for candidate in fresh:
+                        if self._monotonic() >= deadline:
+                            report.remaining = True
+                            active.clear()
+                            break
+                        seen.add(candidate.id)
+                        if not self._purge_one(candidate, status, due_before, report):
+                            left[status] += 1
+                    else:
+                        if len(batch) < window:
+                            active.remove(status)  # the Query reached the end of what is due
+                        continue
+                    break
+        except Exception:
+            logger.exception("cleanup aborted", extra={**report.as_dict(), **self._timing(started)})
+            raise
+        logger.info("cleanup finished", extra={**report.as_dict(), **self._timing(started)})
+        return report
+
+    def _purge_one(
+        self, candidate: Image, status: ImageStatus, due_before: datetime, report: CleanupReport
+    ) -> bool:
+        """Purge one image; False when it stays in the index (skipped, failed, dry run)."""
+        image = self._repository.get(candidate.id)
+        if image is None:
+            return True  # purged meanwhile (another run, or the pending-upload TTL)
+        if not _due(image, status, due_before):
+            # Restored, claimed for processing, or changed otherwise since the index
+            # was read: not ours to purge any more.
+            report.skipped_conflicts += 1
+            return False
+        keys = image.stored_keys()
+        if report.dry_run:
+            report.count_purged(status)
+            report.objects_deleted += len(keys)
+            return False
+        try:
+            self._store.delete_many(keys)  # first: an interruption leaves the item to retry
+        except ObjectDeleteError as exc:
+            report.failed += 1
+            logger.warning(
+                "cleanup could not delete objects",
+                extra={"image_id": image.id, "keys": exc.keys},
+            )
+            return False
+        report.objects_deleted += len(keys)
+        try:
+            self._repository.delete(image)
+        except StaleImageError:
+            report.skipped_conflicts += 1
+            return False
+        report.count_purged(status)
+        return True
+
+    def _timing(self, started: float) -> dict[str, float]:
+        return {"duration_ms": round((self._monotonic() - started) * 1000, 1)}
+
+
+def _due(image: Image, status: ImageStatus, due_before: datetime) -> bool:
+    return (
+        image.status is status
+        and image.cleanup_after is not None
+        and image.cleanup_after <= due_before
+    )

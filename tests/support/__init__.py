@@ -1,0 +1,5 @@
+"""Helpers shared by test layers."""
+
+from tests.support.dynamo import Call, CallRecorder, create_table
+
+__all__ = ["Call", "CallRecorder", "create_table"]
