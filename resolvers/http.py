@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -60,7 +60,7 @@ def _viewer(request: Request | WebSocket, app: App) -> str:
     return viewer_from_bearer(request.headers.get("authorization"), app.settings.jwt_secret)
 
 
-def _request_id(scope: dict[str, Any]) -> str:
+def _request_id(scope: Mapping[str, Any]) -> str:
     lambda_context = scope.get("aws.context")
     request_id = getattr(lambda_context, "aws_request_id", None)
     return str(request_id) if request_id else str(uuid.uuid4())

@@ -75,6 +75,10 @@ PYC_MAGIC: dict[str, int] = {"3.11": 3495, "3.12": 3531, "3.13": 3571}
 # Pyodide releases whose CPython matches each target (npm package "pyodide").
 PYODIDE_FOR_PYTHON: dict[str, str] = {"3.12": "0.27.7", "3.13": "0.28.3"}
 
+# Where Lambda unpacks the zip: the file names compiled into the bytecode (as
+# in tracebacks) are the ones the function will see, whatever the build path.
+LAMBDA_TASK_ROOT = "/var/task"
+
 # Never shipped: not imported at run time.
 PRUNED_DIR_NAMES = frozenset({"__pycache__", "tests"})
 PRUNED_TOP_LEVEL = frozenset({"bin"})  # console scripts with this machine's shebang
@@ -288,21 +292,43 @@ def compile_bytecode(site_dir: Path, target: Target, mode: str, tools_dir: Path)
     if mode == "none":
         log("bytecode: skipped (--compile none)")
         return "none"
-    local_version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if mode in ("auto", "native") and local_version == target.python_version:
-        _compile_native([sys.executable], site_dir)
-        return f"this interpreter ({sys.executable})"
-    interpreter = shutil.which(f"python{target.python_version}")
-    if mode in ("auto", "native") and interpreter:
-        _compile_native([interpreter], site_dir)
-        return interpreter
-    if mode == "native":
-        raise BuildError(f"no python{target.python_version} interpreter on PATH")
+    if mode in ("auto", "native"):
+        interpreter = find_interpreter(target.python_version)
+        if interpreter is not None:
+            _compile_native([interpreter], site_dir)
+            return interpreter
+        if mode == "native":
+            raise BuildError(f"no working python{target.python_version} interpreter found")
     pyodide_version = PYODIDE_FOR_PYTHON.get(target.python_version)
     if pyodide_version is None:
         raise BuildError(f"no interpreter for Python {target.python_version} (and no Pyodide)")
     _compile_pyodide(site_dir, pyodide_version, tools_dir)
     return f"Pyodide {pyodide_version} (CPython {target.python_version}, WebAssembly) on Node.js"
+
+
+def find_interpreter(version: str) -> str | None:
+    """A CPython of exactly this X.Y that really runs (pyenv shims may not)."""
+    candidates: list[str] = []
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        candidates.append(sys.executable)
+    on_path = shutil.which(f"python{version}")
+    if on_path:
+        candidates.append(on_path)
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += [
+        str(path)
+        for path in sorted((pyenv_root / "versions").glob(f"{version}.*/bin/python{version}"))[::-1]
+    ]
+    for candidate in candidates:
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    return None
 
 
 def _compile_native(interpreter: Sequence[str], site_dir: Path) -> None:
@@ -317,6 +343,10 @@ def _compile_native(interpreter: Sequence[str], site_dir: Path) -> None:
             "0",
             "--invalidation-mode",
             "unchecked-hash",
+            "-s",
+            str(site_dir),
+            "-p",
+            LAMBDA_TASK_ROOT,
             str(site_dir),
         ],
         check=False,  # a file that cannot compile is reported by verify_bytecode
@@ -334,7 +364,7 @@ _PYODIDE_RUNNER = textwrap.dedent(
     import compileall, py_compile, sys
     print("bytecode: Pyodide CPython", sys.version.split()[0], flush=True)
     compileall.compile_dir(
-        "/package", quiet=1, workers=1,
+        "/package", quiet=1, workers=1, stripdir="/package", prependdir="%s",
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
     )
     `);
@@ -356,7 +386,7 @@ def _compile_pyodide(site_dir: Path, version: str, tools_dir: Path) -> None:
             check=True,
         )
     runner = prefix / "compile.mjs"
-    runner.write_text(_PYODIDE_RUNNER, encoding="utf-8")
+    runner.write_text(_PYODIDE_RUNNER % LAMBDA_TASK_ROOT, encoding="utf-8")
     subprocess.run([node, str(runner), str(site_dir.resolve())], check=True, cwd=prefix)
 
 

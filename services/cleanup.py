@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from infra.errors import ObjectDeleteError
@@ -114,53 +114,52 @@ class CleanupService:
         self._monotonic = monotonic
 
     def run(self, *, dry_run: bool = False) -> CleanupReport:
-        """Purge due images, a batch per kind in turn, until done or out of time."""
+        """Purge due images, one batch per kind in turn, until done or out of time."""
         started = self._monotonic()
-        deadline = started + self._budget
-        due_before = self._clock.now() - self._grace
-        report = CleanupReport(dry_run=dry_run)
-        # Every id this run handled: the index is eventually consistent and may list a
-        # purged image again for a moment; an image is handled at most once per run.
-        seen: set[str] = set()
-        # How many handled images stay in the index (skipped, failed, dry run), per
-        # status: the next Query reads that many more to get past them.
-        left = dict.fromkeys(_ORDER, 0)
-        active = list(_ORDER)
+        run = _Run(
+            report=CleanupReport(dry_run=dry_run),
+            due_before=self._clock.now() - self._grace,
+            deadline=started + self._budget,
+        )
+        active = list(_ORDER)  # round robin: a backlog of one kind starves no other
         try:
-            while active:
+            while active and not run.out_of_time:
                 for status in list(active):
-                    if self._monotonic() >= deadline:
-                        report.remaining = True
-                        active.clear()
-                        break
-                    window = self._batch_size + left[status]
-                    if window > MAX_WINDOW:
-                        report.remaining = True
+                    if not self._batch(run, status):
                         active.remove(status)
-                        continue
-                    batch = self._repository.due_for_cleanup(status, due_before, limit=window)
-                    fresh = [image for image in batch if image.id not in seen]
-                    if not fresh:
-                        active.remove(status)  # nothing due beyond what this run handled
-                        continue
-                    for candidate in fresh:
-                        if self._monotonic() >= deadline:
-                            report.remaining = True
-                            active.clear()
-                            break
-                        seen.add(candidate.id)
-                        if not self._purge_one(candidate, status, due_before, report):
-                            left[status] += 1
-                    else:
-                        if len(batch) < window:
-                            active.remove(status)  # the Query reached the end of what is due
-                        continue
-                    break
+                    if run.out_of_time:
+                        break
         except Exception:
-            logger.exception("cleanup aborted", extra={**report.as_dict(), **self._timing(started)})
+            logger.exception("cleanup aborted", extra={**run.report.as_dict(), **run.timing()})
             raise
-        logger.info("cleanup finished", extra={**report.as_dict(), **self._timing(started)})
-        return report
+        logger.info("cleanup finished", extra={**run.report.as_dict(), **run.timing()})
+        return run.report
+
+    def _batch(self, run: _Run, status: ImageStatus) -> bool:
+        """Handle one batch of `status`; False when this run has nothing more of it to do."""
+        if self._out_of_time(run):
+            return False
+        window = self._batch_size + run.left[status]
+        if window > MAX_WINDOW:
+            run.report.remaining = True  # too much left behind in the index: next run
+            return False
+        batch = self._repository.due_for_cleanup(status, run.due_before, limit=window)
+        fresh = [image for image in batch if image.id not in run.seen]
+        if not fresh:
+            return False  # nothing due beyond what this run already handled
+        for candidate in fresh:
+            if self._out_of_time(run):
+                return False
+            run.seen.add(candidate.id)
+            if not self._purge_one(candidate, status, run.due_before, run.report):
+                run.left[status] += 1
+        return len(batch) == window  # a short page: the Query reached the end of what is due
+
+    def _out_of_time(self, run: _Run) -> bool:
+        if self._monotonic() >= run.deadline:
+            run.out_of_time = True
+            run.report.remaining = True
+        return run.out_of_time
 
     def _purge_one(
         self, candidate: Image, status: ImageStatus, due_before: datetime, report: CleanupReport
@@ -197,8 +196,25 @@ class CleanupService:
         report.count_purged(status)
         return True
 
-    def _timing(self, started: float) -> dict[str, float]:
-        return {"duration_ms": round((self._monotonic() - started) * 1000, 1)}
+
+@dataclass
+class _Run:
+    """The state of one run."""
+
+    report: CleanupReport
+    due_before: datetime
+    deadline: float
+    started: float = field(default_factory=time.monotonic)
+    out_of_time: bool = False
+    # Every id this run handled: the index is eventually consistent and may list a
+    # purged image again for a moment; an image is handled at most once per run.
+    seen: set[str] = field(default_factory=set)
+    # How many handled images stay in the index (skipped, failed, dry run) per status:
+    # the next Query of that status reads that many more entries to get past them.
+    left: dict[ImageStatus, int] = field(default_factory=lambda: dict.fromkeys(_ORDER, 0))
+
+    def timing(self) -> dict[str, float]:
+        return {"duration_ms": round((time.monotonic() - self.started) * 1000, 1)}
 
 
 def _due(image: Image, status: ImageStatus, due_before: datetime) -> bool:
