@@ -70,7 +70,7 @@ class Settings:
                     "PICGRAPH_JWT_SECRET is required in Lambda unless PICGRAPH_AUTH_MODE=upstream "
                     "(an API Gateway or AppSync authorizer verifies tokens)"
                 )
-            logger.warning("PICGRAPH_JWT_SECRET is not set: using the insecure development secret")
+            _warn_once("PICGRAPH_JWT_SECRET is not set: using the insecure development secret")
             jwt_secret = DEV_JWT_SECRET
         if jwt_secret is not None and len(jwt_secret) < 16:
             raise SettingsError("PICGRAPH_JWT_SECRET must be at least 16 characters")
@@ -143,3 +143,12 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        logger.warning(message)

@@ -327,10 +327,16 @@ class _Walk:
             except OverflowError:
                 return
         if self.after is not None:
+            moment, image_id = self.after.created_at, self.after.image_id
             if self.ascending:
-                oldest = max(oldest or 0, _month_of(self.after.created_at))
+                # (t, LAST_ID) is past every key at t: a resume point at a month's end.
+                start = _month_of(moment + _MICROSECOND if image_id == LAST_ID else moment)
+                oldest = start if oldest is None else max(oldest, start)
             else:
-                newest = min(newest, _month_of(self.after.created_at))
+                # (t, FIRST_ID) is before every key at t: a resume point at a month's start.
+                newest = min(
+                    newest, _month_of(moment - _MICROSECOND if image_id == FIRST_ID else moment)
+                )
         if self.ascending:
             first = self._first_month()
             if first is None:

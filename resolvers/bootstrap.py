@@ -62,6 +62,10 @@ def build_app(
     session: boto3.Session | None = None,
 ) -> App:
     settings = settings or Settings.from_env()
+    if session is None and (repository is None or store is None):
+        from infra.aws import new_session
+
+        session = new_session(settings.region)
     if repository is None:
         from infra.dynamodb import DynamoImageRepository
 

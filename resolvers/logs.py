@@ -36,7 +36,8 @@ def configure_logging(level: str = "INFO") -> None:
     for handler in root.handlers:
         handler.setFormatter(JsonFormatter())
     root.setLevel(level)
-    logging.getLogger("botocore").setLevel(logging.WARNING)
+    for noisy in ("botocore", "werkzeug", "moto"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class RequestLog(SchemaExtension):

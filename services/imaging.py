@@ -70,7 +70,6 @@ _EMPTY = "The file is not a valid image: it is empty."
 _NO_PIXELS = "The file is not a valid image: it has no pixels."
 _TRUNCATED = "The file is not a valid image: it is truncated."
 _DAMAGED = "The file is not a valid image: it is damaged or cannot be decoded."
-_TOO_MANY_PIXELS = "The image has too many pixels to be processed."
 _UNSUPPORTED = (
     "The file is not a supported image type. Upload a JPEG, PNG, WebP, GIF or HEIC image."
 )
@@ -184,13 +183,14 @@ class PillowImageProcessor:
         if detected.pillow_format == "HEIF":
             _check_heif_not_truncated(data)
             _register_heif_opener()
-        with _decoding_errors():
+        too_large = self._too_large_for_pillow_message()
+        with _decoding_errors(too_large):
             image = Image.open(io.BytesIO(data), formats=[detected.pillow_format])
         with image:
             stored_size = image.size
             self._check_pixel_count(stored_size)
             draft_box = _draft(image, _fit(stored_size, self._sizes_largest_first[0][1]))
-            with _decoding_errors():
+            with _decoding_errors(too_large):
                 image.load()
             yield _Decoded(image, stored_size, draft_box)
 
@@ -201,8 +201,14 @@ class PillowImageProcessor:
         if width * height > self._max_pixels:
             raise InvalidImageError(
                 f"The image is too large: {width}x{height} pixels, "
-                f"more than the {self._max_pixels:,} pixels allowed."
+                f"more than the {self._max_pixels:,} allowed."
             )
+
+    def _too_large_for_pillow_message(self) -> str:
+        """When Pillow's own (global) bomb limit trips first: it does not tell the size."""
+        pillow_limit = Image.MAX_IMAGE_PIXELS or self._max_pixels
+        limit = min(self._max_pixels, pillow_limit)
+        return f"The image is too large: more than the {limit:,} pixels allowed."
 
     def _render(self, decoded: _Decoded, orientation: int) -> tuple[Rendition, ...]:
         """One rendition per size, smallest first, each downscaled from the next larger."""
@@ -266,14 +272,14 @@ def _register_heif_opener() -> None:
 
 
 @contextmanager
-def _decoding_errors() -> Iterator[None]:
+def _decoding_errors(too_large_message: str) -> Iterator[None]:
     """Turn whatever Pillow raises on a hostile or damaged file into InvalidImageError."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             yield
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise InvalidImageError(_TOO_MANY_PIXELS) from exc
+            raise InvalidImageError(too_large_message) from exc
         except MemoryError:
             raise
         # Deliberately broad, and re-raised: Pillow and its plugins (pillow-heif among them)
