@@ -62,26 +62,24 @@ def ensure_table(client: DynamoDBClient, table_name: str) -> bool:
     return True
 
 
+def _bucket_exists(client: S3Client, bucket: str) -> bool:
+    # us-east-1 answers 200 to re-creating a bucket you own, so ask first.
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+            return False
+        raise
+    return True
+
+
 def ensure_bucket(
     client: S3Client, bucket: str, *, region: str, cors_origins: Sequence[str] = ("*",)
 ) -> bool:
     """Create the bucket with browser-upload CORS unless it exists; True when created."""
-    created = True
-    try:
-        if region == "us-east-1":
-            client.create_bucket(Bucket=bucket)
-        else:
-            client.create_bucket(
-                Bucket=bucket,
-                CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
-            )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in (
-            "BucketAlreadyOwnedByYou",
-            "BucketAlreadyExists",
-        ):
-            raise
-        created = False
+    created = not _bucket_exists(client, bucket)
+    if created:
+        _create_bucket(client, bucket, region)
     client.put_bucket_cors(
         Bucket=bucket,
         CORSConfiguration={
@@ -97,3 +95,18 @@ def ensure_bucket(
         },
     )
     return created
+
+
+def _create_bucket(client: S3Client, bucket: str, region: str) -> None:
+    try:
+        if region == "us-east-1":
+            client.create_bucket(Bucket=bucket)
+        else:
+            client.create_bucket(
+                Bucket=bucket,
+                CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+            )
+    except ClientError as exc:
+        # Another process created it between our check and this call.
+        if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+            raise

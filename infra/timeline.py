@@ -228,6 +228,9 @@ class _Walk:
     def read(self, *, limit: int, after: Position | None, max_calls: int) -> TimelinePage:
         partition_key, sort_key = keys.INDEXES[self.index]
         condition, values = self.key_range.condition()
+        names = {"#pk": partition_key}
+        if values:  # DynamoDB rejects names the expression does not use
+            names["#sk"] = sort_key
         wanted = limit + 1
         matched: list[Image] = []
         skip = self.key_range.skip
@@ -245,7 +248,7 @@ class _Walk:
                     "TableName": self.table_name,
                     "IndexName": self.index,
                     "KeyConditionExpression": condition,
-                    "ExpressionAttributeNames": {"#pk": partition_key, "#sk": sort_key},
+                    "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": {":pk": {"S": partition}, **values},
                     "ScanIndexForward": self.ascending,
                     "Limit": call_limit,

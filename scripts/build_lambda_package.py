@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import email.parser
+import json
 import os
 import re
 import shutil
@@ -78,6 +79,9 @@ PYODIDE_FOR_PYTHON: dict[str, str] = {"3.12": "0.27.7", "3.13": "0.28.3"}
 # Where Lambda unpacks the zip: the file names compiled into the bytecode (as
 # in tracebacks) are the ones the function will see, whatever the build path.
 LAMBDA_TASK_ROOT = "/var/task"
+
+# Written at the zip's root: what the package was built for (read by the tests).
+MANIFEST_NAME = "picgraph-build.json"
 
 # Never shipped: not imported at run time.
 PRUNED_DIR_NAMES = frozenset({"__pycache__", "tests"})
@@ -185,13 +189,29 @@ def pip_install(requirements: Sequence[str], target: Target, site_dir: Path) -> 
     subprocess.run(command, check=True)
 
 
-def installed_distributions(site_dir: Path) -> dict[str, list[str]]:
-    """Installed distribution name -> its Requires-Dist lines."""
-    found: dict[str, list[str]] = {}
+def installed_distributions(site_dir: Path) -> dict[str, tuple[str, list[str]]]:
+    """Installed distribution name -> (version, Requires-Dist lines)."""
+    found: dict[str, tuple[str, list[str]]] = {}
     for metadata_path in sorted(site_dir.glob("*.dist-info/METADATA")):
         message = email.parser.Parser().parsestr(metadata_path.read_text(encoding="utf-8"))
-        found[canonicalize_name(message["Name"])] = message.get_all("Requires-Dist") or []
+        requires = message.get_all("Requires-Dist") or []
+        found[canonicalize_name(message["Name"])] = (str(message["Version"]), requires)
     return found
+
+
+def write_manifest(site_dir: Path, target: Target) -> None:
+    """No timestamps or paths: the manifest must not break reproducibility."""
+    manifest = {
+        "arch": target.arch,
+        "machine": target.machine,
+        "python_version": target.python_version,
+        "handler": "resolvers.lambda_handler.handler",
+        "distributions": {
+            name: version for name, (version, _) in installed_distributions(site_dir).items()
+        },
+    }
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    (site_dir / MANIFEST_NAME).write_text(text, encoding="utf-8")
 
 
 def check_resolution(requirements: Sequence[str], site_dir: Path, target: Target) -> None:
@@ -211,12 +231,12 @@ def check_resolution(requirements: Sequence[str], site_dir: Path, target: Target
         if name not in installed:
             missing.add(str(requirement))
             continue
-        for wanted_extra in [""] + sorted(requirement.extras):
+        for wanted_extra in ["", *sorted(requirement.extras)]:
             key = (name, wanted_extra)
             if key in seen:
                 continue
             seen.add(key)
-            pending += [(Requirement(line), wanted_extra) for line in installed[name]]
+            pending += [(Requirement(line), wanted_extra) for line in installed[name][1]]
     if missing:
         raise BuildError(
             "the target needs distributions pip did not install (environment markers "
@@ -381,8 +401,16 @@ def _compile_pyodide(site_dir: Path, version: str, tools_dir: Path) -> None:
         log(f"installing pyodide@{version} from the npm registry into {prefix}")
         prefix.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent"]
-            + [f"pyodide@{version}"],
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(prefix),
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+                f"pyodide@{version}",
+            ],
             check=True,
         )
     runner = prefix / "compile.mjs"
@@ -468,7 +496,7 @@ def build(args: argparse.Namespace) -> Path:
         log("WARNING: resolvers/lambda_handler.py is missing: the function cannot start")
     pruned = prune(site_dir)
     shared_objects = check_native_code(site_dir, target)
-    log(f"pruned {pruned} test/cache entries; {len(shared_objects)} shared objects, all {target.machine}")
+    log(f"pruned {pruned} entries; {len(shared_objects)} shared objects, all {target.machine}")
 
     how = compile_bytecode(site_dir, target, args.compile, args.build_dir / "tools")
     if args.compile != "none":
@@ -478,17 +506,19 @@ def build(args: argparse.Namespace) -> Path:
             shown = ", ".join(str(path) for path in missing[:5])
             log(f"WARNING: {len(missing)} modules did not compile (e.g. {shown})")
 
-    count, unzipped = write_zip(site_dir, args.output)
-    size = args.output.stat().st_size
+    write_manifest(site_dir, target)
+    output: Path = args.output
+    count, unzipped = write_zip(site_dir, output)
+    size = output.stat().st_size
     log(
-        f"wrote {args.output} : {size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped, "
+        f"wrote {output} : {size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped, "
         f"{count} files ({target.arch}, CPython {target.python_version})"
     )
     if size > MAX_ZIP_BYTES:
         raise BuildError(f"zip is {size} bytes: over Lambda's {MAX_ZIP_BYTES} for direct upload")
     if unzipped > MAX_UNZIPPED_BYTES:
         raise BuildError(f"package unzips to {unzipped} bytes: over Lambda's {MAX_UNZIPPED_BYTES}")
-    return args.output
+    return output
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

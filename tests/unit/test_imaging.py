@@ -30,7 +30,7 @@ from services.models import ProcessedImage, Rendition
 RENDITION_NAMES = ("thumbnail", "medium", "feed")
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
-ALL_TRANSPOSES = (None, *Image.Transpose)
+ALL_TRANSPOSES: tuple[Image.Transpose | None, ...] = (None, *Image.Transpose)
 # What a viewer does to the stored pixels for each EXIF orientation; 6 and 8 undo each other.
 VIEWER_TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -124,7 +124,6 @@ def assert_no_metadata(rendition: Rendition) -> None:
     assert exif.get_ifd(GPS_IFD) == {}
     assert not {"exif", "xmp", "icc_profile", "comment"} & image.info.keys()
     assert b"Exif\x00\x00" not in rendition.data
-    assert b"GPS" not in rendition.data
 
 
 # --- orientation ---------------------------------------------------------------------------
@@ -193,7 +192,9 @@ def test_draft_rounding_keeps_the_whole_picture(processor: PillowImageProcessor)
 
     assert feed.size == (1080, 810)
     red, green, blue = feed.getpixel((1079, 405))  # type: ignore[misc]
-    assert (red > 200, green > 200, blue < 60) == (True, True, True)
+    assert red > 200
+    assert green > 200
+    assert blue < 60
 
 
 # --- metadata -------------------------------------------------------------------------------
@@ -329,6 +330,9 @@ def test_synthetic_metadata_of_every_kind_is_stripped(
         icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
     )
 
+    with Image.open(io.BytesIO(data)) as source:
+        assert source.getexif().get_ifd(GPS_IFD)
+
     result = processor.process(data)
 
     assert result.metadata.make == "Acme"
@@ -408,7 +412,7 @@ def test_broken_samples_give_a_clear_result_quickly(
     """GIVEN a file listed as corrupted or invalid by its source
     WHEN processed
     THEN the outcome is InvalidImageError or a valid result (today: both decode, libjpeg
-    resynchronises corrupt.jpg's damaged scan), within seconds, and nothing else."""
+    resynchronises corrupted.jpg's damaged scan), within seconds, and nothing else."""
     data = (samples_dir / "exif-samples" / "broken" / filename).read_bytes()
     started = time.monotonic()
 
@@ -746,7 +750,9 @@ def test_animated_gif_renders_its_first_frame_with_transparency(
     assert image.mode == "RGBA"
     assert image.getpixel((10, 10))[3] == 0  # type: ignore[index]
     red, green, blue, alpha = image.getpixel((390, 150))  # type: ignore[misc]
-    assert (red > 200, green < 30, blue < 30, alpha) == (True, True, True, 255)
+    assert red > 200
+    assert max(green, blue) < 30
+    assert alpha == 255
 
 
 def test_sixteen_bit_greyscale_png_keeps_its_tones(processor: PillowImageProcessor) -> None:

@@ -1,0 +1,156 @@
+"""The `picgraph` console script, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+
+from tests.conftest import REPO_ROOT
+from tests.support.servers import free_port
+
+CREATE = """mutation {
+  createImageUpload(input: {filename: "a.jpg", contentType: "image/jpeg", sizeBytes: 10}) {
+    image { status ownerId }
+  }
+}"""
+PICGRAPH = [sys.executable, "-m", "resolvers.cli"]
+SECRET = "cli-test-secret-0123456789abcdef"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PICGRAPH, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_ENDPOINT", "PICGRAPH_"))
+    }
+    env.update(extra)
+    return env
+
+
+def test_token_is_a_verifiable_hs256_jwt() -> None:
+    result = run(
+        "token", "--user", "alice", "--ttl", "60", env=clean_env(PICGRAPH_JWT_SECRET=SECRET)
+    )
+    assert result.returncode == 0, result.stderr
+    claims = jwt.decode(result.stdout.strip(), SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "alice"
+    assert 0 < claims["exp"] - time.time() <= 60
+
+
+def test_missing_settings_fail_with_one_clear_line() -> None:
+    """GIVEN a Lambda environment with no table name THEN one line names the setting."""
+    env = clean_env(AWS_LAMBDA_FUNCTION_NAME="picgraph", PICGRAPH_JWT_SECRET=SECRET)
+    result = run("token", "--user", "x", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "picgraph: configuration error: PICGRAPH_TABLE_NAME is required"
+    ]
+
+
+def test_lambda_without_secret_or_upstream_auth_refuses_to_start() -> None:
+    env = clean_env(
+        AWS_LAMBDA_FUNCTION_NAME="picgraph", PICGRAPH_TABLE_NAME="t", PICGRAPH_BUCKET_NAME="b"
+    )
+    result = run("token", "--user", "x", env=env)
+    assert result.returncode == 2
+    assert "PICGRAPH_JWT_SECRET is required" in result.stderr
+
+
+def test_export_schema_writes_the_committed_schema(tmp_path: Path) -> None:
+    target = tmp_path / "schema.graphql"
+    result = run("export-schema", "--output", str(target), env=clean_env())
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == (REPO_ROOT / "schema.graphql").read_text()
+
+
+def test_bootstrap_is_idempotent(moto_endpoint: str) -> None:
+    import uuid
+
+    env = clean_env(
+        AWS_ENDPOINT_URL=moto_endpoint,
+        PICGRAPH_TABLE_NAME=f"cli-{uuid.uuid4().hex[:8]}",
+        PICGRAPH_BUCKET_NAME=f"cli-{uuid.uuid4().hex[:8]}",
+        PICGRAPH_JWT_SECRET=SECRET,
+    )
+    first = run("bootstrap", env=env)
+    second = run("bootstrap", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "created" in first.stdout
+    assert second.stdout.count("already exists") == 2
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, str]]:
+    """`picgraph serve` with no AWS endpoint: it must start its own emulator."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*PICGRAPH, "serve", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            match = re.search(r'"Bearer ([^"]+)"', line)
+            if match:
+                yield f"http://127.0.0.1:{port}/graphql", match.group(1)
+                return
+        raise AssertionError("serve printed no token:\n" + "".join(lines))
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_serve_starts_an_emulator_and_answers_with_the_printed_token(
+    served: tuple[str, str],
+) -> None:
+    url, token = served
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            response = requests.post(
+                url,
+                json={
+                    "query": 'mutation { createImageUpload(input: {filename: "a.jpg", contentType: "image/jpeg", sizeBytes: 10}) { image { status ownerId } } }'
+                },
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    assert response.json() == {
+        "data": {
+            "createImageUpload": {"image": {"status": "PENDING_UPLOAD", "ownerId": "dev-user"}}
+        }
+    }
