@@ -1,0 +1,683 @@
+"""The cleanup job on the real repository and store (boto3 against moto).
+
+Every test seeds its own table and bucket (provisioned as in production) through the
+real services, moves a FakeClock past the retention windows, runs CleanupService and
+compares every S3 key and every table item before and after.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from PIL import Image as PILImage
+
+from infra import keys
+from infra.dynamodb import DynamoImageRepository
+from infra.errors import ObjectDeleteError
+from infra.provisioning import ensure_bucket, ensure_table
+from infra.s3 import S3ObjectStore
+from infra.settings import Settings
+from resolvers import lambda_handler
+from resolvers.bootstrap import App, build_app, set_app
+from resolvers.logs import JsonFormatter
+from services.cleanup import DEFAULT_GRACE, CleanupReport, CleanupService
+from services.imaging import PillowImageProcessor
+from services.models import Image, ImageStatus
+from tests.support.clock import FakeClock, FakeMonotonic
+
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+RETENTION_DAYS = 30
+PENDING_HOURS = 24
+REJECTED_HOURS = 168
+
+
+def jpeg_bytes(width: int = 80, height: int = 60) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (width, height), (220, 90, 40)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+JPEG = jpeg_bytes()
+Items = dict[tuple[str, str], dict[str, Any]]
+
+
+@dataclass
+class World:
+    settings: Settings
+    clock: FakeClock
+    app: App
+    session: boto3.Session
+    s3: Any  # the test's own clients, apart from the app's
+    dynamodb: Any
+    app_dynamodb: Any
+
+    @property
+    def repository(self) -> DynamoImageRepository:
+        repository = self.app.repository
+        assert isinstance(repository, DynamoImageRepository)
+        return repository
+
+    def cleanup(self, **options: Any) -> CleanupService:
+        """A CleanupService like the wired one, with other options or adapters."""
+        options.setdefault("repository", self.repository)
+        options.setdefault("store", self.app.store)
+        return CleanupService(clock=self.clock, **options)
+
+    def pending(self, owner: str, *, tags: tuple[str, ...] = ()) -> Image:
+        return self.app.uploads.create_upload(
+            owner,
+            filename="upload.jpg",
+            content_type="image/jpeg",
+            size_bytes=len(JPEG),
+            tags=list(tags),
+        ).image
+
+    def staged(self, owner: str, *, data: bytes = JPEG, tags: tuple[str, ...] = ()) -> Image:
+        image = self.pending(owner, tags=tags)
+        self.app.store.write(image.staging_key, data, content_type="image/jpeg")
+        return image
+
+    def ready(self, owner: str, *, tags: tuple[str, ...] = ()) -> Image:
+        image = self.staged(owner, tags=tags)
+        assert self.app.uploads.complete_upload(owner, image.id).image.status is ImageStatus.READY
+        return self.stored(image.id)
+
+    def rejected(self, owner: str) -> Image:
+        image = self.staged(owner, data=b"these bytes are no image")
+        assert self.app.uploads.complete_upload(owner, image.id).image.status is (
+            ImageStatus.REJECTED
+        )
+        return self.stored(image.id)
+
+    def deleted(self, owner: str, *, tags: tuple[str, ...] = ()) -> Image:
+        image = self.ready(owner, tags=tags)
+        self.app.deletion.delete_image(owner, image.id)
+        return self.stored(image.id)
+
+    def stuck_processing(self, owner: str) -> Image:
+        """An upload claimed by a processor that died (its lease long expired)."""
+        image = self.staged(owner)
+        claimed = image.evolve(
+            status=ImageStatus.PROCESSING, processing_until=self.clock.now() + timedelta(minutes=2)
+        )
+        self.repository.save(claimed, previous=image)
+        return claimed
+
+    def stored(self, image_id: str) -> Image:
+        image = self.repository.get(image_id)
+        assert image is not None
+        return image
+
+    def s3_keys(self) -> set[str]:
+        found: set[str] = set()
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.settings.bucket_name
+        ):
+            found.update(entry["Key"] for entry in page.get("Contents", []))
+        return found
+
+    def table_items(self) -> Items:
+        """Every item by (PK, SK): a test-only Scan, to prove nothing else changed."""
+        found: Items = {}
+        for page in self.dynamodb.get_paginator("scan").paginate(
+            TableName=self.settings.table_name
+        ):
+            for item in page["Items"]:
+                found[(item["PK"]["S"], item["SK"]["S"])] = item
+        return found
+
+
+def build_world() -> World:
+    suffix = uuid.uuid4().hex[:12]
+    settings = Settings.from_env(
+        {
+            "PICGRAPH_TABLE_NAME": f"picgraph-cleanup-{suffix}",
+            "PICGRAPH_BUCKET_NAME": f"picgraph-cleanup-{suffix}",
+            "PICGRAPH_JWT_SECRET": "unit-test-secret-0123456789",
+            "PICGRAPH_DELETE_RETENTION_DAYS": str(RETENTION_DAYS),
+            "PICGRAPH_PENDING_UPLOAD_HOURS": str(PENDING_HOURS),
+            "PICGRAPH_REJECTED_RETENTION_HOURS": str(REJECTED_HOURS),
+            "AWS_REGION": "us-east-1",
+        }
+    )
+    session = boto3.Session(region_name=settings.region)
+    s3, dynamodb, app_dynamodb = (
+        session.client("s3"),
+        session.client("dynamodb"),
+        session.client("dynamodb"),
+    )
+    ensure_table(dynamodb, settings.table_name)
+    ensure_bucket(s3, settings.bucket_name, region=settings.region)
+    clock = FakeClock()
+    processor = PillowImageProcessor(max_pixels=settings.max_pixels)
+    app = build_app(
+        settings,
+        repository=DynamoImageRepository(settings.table_name, client=app_dynamodb),
+        store=S3ObjectStore(settings.bucket_name, client=session.client("s3")),
+        clock=clock,
+        processor=lambda: processor,
+    )
+    return World(settings, clock, app, session, s3, dynamodb, app_dynamodb)
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    with mock_aws():
+        yield build_world()
+
+
+def new_user(label: str = "user") -> str:
+    return f"{label}-{uuid.uuid4().hex[:8]}"
+
+
+def image_items(items: Items, *images: Image) -> Items:
+    """The items that belong to these images (the image item and its tag items)."""
+    partitions = {f"IMAGE#{image.id}" for image in images}
+    return {key: item for key, item in items.items() if key[0] in partitions}
+
+
+def without(items: Items, removed: Items) -> Items:
+    return {key: item for key, item in items.items() if key not in removed}
+
+
+@dataclass
+class Seeded:
+    """Images of every kind; `due` ones are purgeable at `world.clock.now()`."""
+
+    due: dict[str, Image] = field(default_factory=dict)
+    kept: dict[str, Image] = field(default_factory=dict)
+
+    @property
+    def due_keys(self) -> set[str]:
+        return {key for image in self.due.values() for key in image.stored_keys()}
+
+
+def seed_every_kind(world: World) -> Seeded:
+    """Old and recent images of each kind; then the clock is 31 days on."""
+    owner = new_user("seed")
+    seeded = Seeded()
+    seeded.due["deleted long ago"] = world.deleted(owner, tags=("alpha", "beta"))
+    seeded.due["pending old"] = world.staged(owner)
+    seeded.due["rejected old"] = world.rejected(owner)
+    seeded.kept["processing old"] = world.stuck_processing(owner)
+    world.clock.advance(days=RETENTION_DAYS + 1)
+    seeded.kept["deleted recently"] = world.deleted(owner, tags=("alpha",))
+    seeded.kept["ready"] = world.ready(owner, tags=("alpha",))
+    seeded.kept["pending fresh"] = world.staged(owner)
+    seeded.kept["rejected fresh"] = world.rejected(owner)
+    return seeded
+
+
+def assert_purged(world: World, seeded: Seeded, keys_before: set[str], items_before: Items) -> None:
+    """Exactly the due images' objects and items are gone; everything else is untouched."""
+    assert world.s3_keys() == keys_before - seeded.due_keys
+    assert world.table_items() == without(
+        items_before, image_items(items_before, *seeded.due.values())
+    )
+    for image in seeded.due.values():
+        assert world.repository.get(image.id) is None
+    for image in seeded.kept.values():
+        assert world.repository.get(image.id) is not None
+
+
+# --- what is purged ------------------------------------------------------------------------
+
+
+def test_purge_removes_exactly_the_due_objects_and_items(world: World) -> None:
+    """
+    GIVEN images deleted long ago and recently, READY ones, old and fresh pending uploads,
+          old and fresh rejected uploads, and a PROCESSING one whose processor died
+    WHEN cleanup runs after the retention windows of the old ones
+    THEN exactly the old deleted (original, renditions, tag items, item), the old pending
+         (staging object, item) and the old rejected (item) are purged; every other S3
+         object and table item is untouched; a second run finds nothing to do
+    """
+    seeded = seed_every_kind(world)
+    deleted_long_ago = seeded.due["deleted long ago"]
+    assert deleted_long_ago.original_key is not None
+    assert len(deleted_long_ago.variants) >= 1
+    keys_before, items_before = world.s3_keys(), world.table_items()
+    assert {deleted_long_ago.original_key, *(v.key for v in deleted_long_ago.variants)} <= (
+        keys_before
+    )
+    assert seeded.due["pending old"].staging_key in keys_before
+    assert seeded.kept["processing old"].staging_key in keys_before
+
+    report = world.app.cleanup.run()
+
+    assert report == CleanupReport(
+        purged_deleted=1,
+        purged_pending=1,
+        purged_rejected=1,
+        objects_deleted=sum(len(image.stored_keys()) for image in seeded.due.values()),
+    )
+    assert_purged(world, seeded, keys_before, items_before)
+    assert world.app.cleanup.run() == CleanupReport()
+
+
+def test_images_are_purged_only_a_grace_period_after_they_are_due(world: World) -> None:
+    """
+    GIVEN an image deleted now and an upload created now whose owner is still uploading
+    WHEN cleanup runs just before their cleanup_after, at it, and within the grace period
+    THEN nothing is purged (and the upload can still be completed); once the grace period
+         after cleanup_after has passed, both are purged
+    """
+    owner = new_user("owner")
+    deleted = world.deleted(owner)
+    uploading = world.pending(owner)
+    completed_late = world.staged(owner)
+
+    world.clock.advance(hours=PENDING_HOURS, seconds=-1)
+    assert world.app.cleanup.run().purged == 0
+    world.clock.advance(seconds=1)  # cleanup_after of the uploads
+    assert world.app.cleanup.run().purged == 0
+    world.clock.advance(DEFAULT_GRACE - timedelta(seconds=1))
+    assert world.app.cleanup.run().purged == 0
+    completion = world.app.uploads.complete_upload(owner, completed_late.id)
+    assert completion.image.status is ImageStatus.READY
+
+    world.clock.advance(seconds=1)
+    report = world.app.cleanup.run()
+    assert (report.purged_pending, report.purged_deleted) == (1, 0)
+    assert world.repository.get(uploading.id) is None
+    assert world.stored(completed_late.id).status is ImageStatus.READY
+
+    world.clock.set(deleted.cleanup_after or datetime.max)
+    assert world.app.cleanup.run().purged == 0
+    world.clock.advance(DEFAULT_GRACE)
+    assert world.app.cleanup.run().purged_deleted == 1
+    assert world.repository.get(deleted.id) is None
+
+
+def test_dry_run_changes_nothing_and_reports_what_would_be_purged(world: World) -> None:
+    """
+    GIVEN more due images than one batch holds, of every kind
+    WHEN cleanup runs with dry_run (in small batches)
+    THEN no S3 object and no item changes, and the report counts every due image and its
+         keys; a real run then purges exactly those counts
+    """
+    seeded = seed_every_kind(world)
+    owner = new_user("extra")
+    for number in range(4):
+        seeded.due[f"deleted {number}"] = world.app.deletion.delete_image(
+            owner, world.pending(owner).id
+        )
+    world.clock.advance(days=RETENTION_DAYS + 1)
+    keys_before, items_before = world.s3_keys(), world.table_items()
+    expected_keys = sum(len(image.stored_keys()) for image in seeded.due.values())
+    # The recently deleted one is due now too (31 more days passed).
+    seeded.due["deleted recently"] = seeded.kept.pop("deleted recently")
+    expected_keys += len(seeded.due["deleted recently"].stored_keys())
+    seeded.due["pending fresh"] = seeded.kept.pop("pending fresh")
+    seeded.due["rejected fresh"] = seeded.kept.pop("rejected fresh")
+    expected_keys += 2
+
+    dry = world.cleanup(batch_size=2).run(dry_run=True)
+
+    assert dry == CleanupReport(
+        purged_deleted=6,
+        purged_pending=2,
+        purged_rejected=2,
+        objects_deleted=expected_keys,
+        dry_run=True,
+    )
+    assert world.s3_keys() == keys_before
+    assert world.table_items() == items_before
+
+    real = world.cleanup(batch_size=2).run()
+    assert real.as_dict() == {**dry.as_dict(), "dry_run": False}
+    assert_purged(world, seeded, keys_before, items_before)
+
+
+# --- crash safety, conflicts, concurrency ------------------------------------------------------
+
+
+class CrashingStore(S3ObjectStore):
+    """The real store, except that its `crash_on`-th delete_many deletes one key and dies."""
+
+    def __init__(self, bucket: str, *, client: Any, crash_on: int, error: Exception) -> None:
+        super().__init__(bucket, client=client)
+        self.crash_on = crash_on
+        self.error = error
+        self.calls = 0
+
+    def delete_many(self, keys: Any) -> None:
+        self.calls += 1
+        if self.calls == self.crash_on:
+            super().delete_many(sorted(keys)[-1:])  # half-way: some keys gone, some not
+            raise self.error
+        super().delete_many(keys)
+
+
+def test_a_purge_interrupted_half_way_is_finished_by_the_next_run(world: World) -> None:
+    """
+    GIVEN several due images of every kind
+    WHEN the purge dies in the middle of deleting one image's objects (a crash)
+    THEN the run fails, the interrupted image keeps its item (so it is still found), and
+         the next run purges everything that was due and nothing else
+    """
+    seeded = seed_every_kind(world)
+    owner = new_user("more")
+    for number in range(3):
+        seeded.due[f"deleted {number}"] = world.deleted(owner, tags=("gamma",))
+        world.clock.advance(days=1)
+    world.clock.advance(days=RETENTION_DAYS + 1)
+    for name in ("deleted recently", "pending fresh", "rejected fresh"):
+        seeded.due[name] = seeded.kept.pop(name)
+    keys_before, items_before = world.s3_keys(), world.table_items()
+    store = CrashingStore(
+        world.settings.bucket_name,
+        client=world.s3,
+        crash_on=2,
+        error=RuntimeError("simulated crash"),
+    )
+
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        world.cleanup(store=store, batch_size=2).run()
+
+    interrupted = [image for image in seeded.due.values() if world.repository.get(image.id)]
+    assert len(interrupted) == len(seeded.due) - 1  # the first one was purged
+    assert world.s3_keys() < keys_before
+
+    report = world.app.cleanup.run()
+
+    assert report.purged == len(seeded.due) - 1
+    assert_purged(world, seeded, keys_before, items_before)
+
+
+def test_objects_s3_refuses_to_delete_leave_the_image_for_the_next_run(world: World) -> None:
+    """
+    GIVEN three deleted images past retention
+    WHEN S3 refuses to delete one image's objects (DeleteObjects reports errors)
+    THEN that image is counted as failed and kept, the others are purged in the same run,
+         and the next run purges the one left
+    """
+    owner = new_user("owner")
+    images = [world.deleted(owner) for _ in range(3)]
+    world.clock.advance(days=RETENTION_DAYS + 1)
+    store = CrashingStore(
+        world.settings.bucket_name,
+        client=world.s3,
+        crash_on=2,
+        error=ObjectDeleteError(["some/key"]),
+    )
+
+    first = world.cleanup(store=store).run()
+
+    assert (first.purged_deleted, first.failed, first.remaining) == (2, 1, False)
+    left = [image for image in images if world.repository.get(image.id)]
+    assert len(left) == 1
+    second = world.app.cleanup.run()
+    assert (second.purged_deleted, second.failed) == (1, 0)
+    assert not [key for key in world.s3_keys() if any(i.id in key for i in images)]
+
+
+class RacingRepository(DynamoImageRepository):
+    """The real repository; `before_delete` runs once just before the conditional delete."""
+
+    def __init__(self, table_name: str, *, client: Any) -> None:
+        super().__init__(table_name, client=client)
+        self.before_delete: Any = None
+        self.after_query: Any = None
+
+    def delete(self, image: Image) -> None:
+        if self.before_delete is not None:
+            hook, self.before_delete = self.before_delete, None
+            hook(image)
+        super().delete(image)
+
+    def due_for_cleanup(
+        self, status: ImageStatus, due_before: datetime, *, limit: int
+    ) -> list[Image]:
+        found = super().due_for_cleanup(status, due_before, limit=limit)
+        if self.after_query is not None and found:
+            hook, self.after_query = self.after_query, None
+            hook(found)
+        return found
+
+
+def test_an_image_changed_before_the_conditional_delete_is_skipped(world: World) -> None:
+    """
+    GIVEN an abandoned upload past its cleanup time
+    WHEN its owner edits it between the purge's read and its conditional delete
+    THEN the delete loses (StaleImageError): the image is skipped and counted, its item
+         stays, and the next run purges it
+    """
+    owner = new_user("owner")
+    image = world.staged(owner)
+    world.clock.advance(hours=PENDING_HOURS + 1)
+    repository = RacingRepository(world.settings.table_name, client=world.app_dynamodb)
+    repository.before_delete = lambda _: world.app.updates.update_image(
+        owner, image.id, title="edited meanwhile"
+    )
+
+    report = world.cleanup(repository=repository).run()
+
+    assert (report.purged_pending, report.skipped_conflicts) == (0, 1)
+    assert world.stored(image.id).title == "edited meanwhile"
+    assert world.app.cleanup.run().purged_pending == 1
+    assert world.repository.get(image.id) is None
+
+
+def test_an_image_restored_after_the_index_was_read_is_not_touched(world: World) -> None:
+    """
+    GIVEN a deleted image listed as due by the (eventually consistent) cleanup index
+    WHEN it was restored meanwhile (the index still lists it)
+    THEN the purge's consistent read sees READY: skipped and counted, every object kept
+    """
+    owner = new_user("owner")
+    image = world.deleted(owner, tags=("kept",))
+    world.clock.advance(days=RETENTION_DAYS + 1)
+    keys_before = world.s3_keys()
+    repository = RacingRepository(world.settings.table_name, client=world.app_dynamodb)
+
+    def restore_behind_the_index(found: list[Image]) -> None:
+        current = world.stored(image.id)
+        restored = current.evolve(status=ImageStatus.READY, deleted_at=None, cleanup_after=None)
+        world.repository.save(restored, previous=current)
+
+    repository.after_query = restore_behind_the_index
+
+    report = world.cleanup(repository=repository).run()
+
+    assert (report.purged, report.skipped_conflicts, report.objects_deleted) == (0, 1, 0)
+    assert world.stored(image.id).status is ImageStatus.READY
+    assert world.s3_keys() == keys_before
+
+
+def test_two_purges_at_once_both_finish_and_leave_a_clean_state(world: World) -> None:
+    """
+    GIVEN many due images of every kind
+    WHEN two cleanup runs start at the same moment on two threads (small batches)
+    THEN both finish without error, every due image is purged by one or both, and
+         every other object and item is untouched
+    """
+    seeded = seed_every_kind(world)
+    owner = new_user("bulk")
+    for number in range(6):
+        seeded.due[f"deleted {number}"] = world.deleted(owner, tags=("bulk",))
+        seeded.due[f"pending {number}"] = world.staged(owner)
+    world.clock.advance(days=RETENTION_DAYS + 1)
+    for name in ("deleted recently", "pending fresh", "rejected fresh"):
+        seeded.due[name] = seeded.kept.pop(name)
+    keys_before, items_before = world.s3_keys(), world.table_items()
+    start = threading.Barrier(2)
+    reports: list[CleanupReport] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        cleanup = CleanupService(
+            repository=DynamoImageRepository(
+                world.settings.table_name, client=world.session.client("dynamodb")
+            ),
+            store=S3ObjectStore(world.settings.bucket_name, client=world.session.client("s3")),
+            clock=world.clock,
+            batch_size=3,
+        )
+        start.wait(timeout=10)
+        try:
+            reports.append(cleanup.run())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert len(reports) == 2
+    assert all(not report.remaining and report.failed == 0 for report in reports)
+    assert sum(report.purged for report in reports) >= len(seeded.due)
+    assert_purged(world, seeded, keys_before, items_before)
+
+
+# --- budget, resumption, index only --------------------------------------------------------
+
+
+def test_a_run_out_of_time_stops_and_the_next_run_resumes(world: World) -> None:
+    """
+    GIVEN seven due images and a time budget that fits only a few purges per run
+    WHEN cleanup runs repeatedly
+    THEN each run purges some, reports remaining=True while work is left, and the runs
+         together purge every due image exactly once, the last reporting remaining=False
+    """
+    owner = new_user("owner")
+    due = [world.deleted(owner) for _ in range(4)] + [world.staged(owner) for _ in range(3)]
+    world.clock.advance(days=RETENTION_DAYS + 1)
+    cleanup = world.cleanup(batch_size=2, time_budget_seconds=6, monotonic=FakeMonotonic(tick=1))
+
+    reports = [cleanup.run()]
+    while reports[-1].remaining:
+        assert reports[-1].purged > 0  # every run makes progress
+        assert len(reports) < 10
+        reports.append(cleanup.run())
+
+    assert len(reports) > 2
+    assert sum(report.purged for report in reports) == len(due)
+    assert sum(report.purged_deleted for report in reports) == 4
+    assert all(world.repository.get(image.id) is None for image in due)
+
+
+def test_work_is_found_only_through_the_cleanup_index_never_a_scan(world: World) -> None:
+    """
+    GIVEN due images of every kind
+    WHEN cleanup runs
+    THEN its DynamoDB calls are Queries on GSI3, consistent GetItems and the conditional
+         deletes: never a Scan, never a Query on another index
+    """
+    seed_every_kind(world)
+    calls: list[tuple[str, str | None]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, params.get("IndexName")))
+
+    world.app_dynamodb.meta.events.register("before-parameter-build.dynamodb", record)
+
+    report = world.app.cleanup.run()
+
+    assert report.purged == 3
+    assert {name for name, _ in calls} == {"Query", "GetItem", "TransactWriteItems"}
+    assert {index for name, index in calls if name == "Query"} == {keys.GSI3}
+
+
+# --- entrypoints and logs ---------------------------------------------------------------
+
+
+def test_the_scheduled_event_runs_cleanup_through_the_lambda_handler(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    GIVEN due images and the EventBridge scheduled event the cleanup rule sends
+    WHEN the Lambda handler is invoked with it
+    THEN it recognises a scheduled event, purges what is due and returns the counts
+    """
+    seeded = seed_every_kind(world)
+    keys_before, items_before = world.s3_keys(), world.table_items()
+    event = json.loads((EVENTS_DIR / "eventbridge_scheduled.json").read_text())
+    assert lambda_handler.event_kind(event) == "scheduled"
+    monkeypatch.setattr(lambda_handler, "_logging_ready", True)  # keep pytest's log setup
+    set_app(world.app)
+    try:
+        result = lambda_handler.handler(event, SimpleNamespace(aws_request_id="req-cleanup-1"))
+    finally:
+        set_app(None)
+
+    assert result == {
+        "purged_deleted": 1,
+        "purged_pending": 1,
+        "purged_rejected": 1,
+        "objects_deleted": sum(len(image.stored_keys()) for image in seeded.due.values()),
+        "skipped_conflicts": 0,
+        "failed": 0,
+        "remaining": False,
+        "dry_run": False,
+    }
+    assert_purged(world, seeded, keys_before, items_before)
+
+
+def test_the_cli_dry_run_prints_the_report_and_changes_nothing(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """
+    GIVEN due images
+    WHEN `picgraph cleanup --dry-run` runs
+    THEN it prints the report as JSON (dry_run true, counts filled) and changes nothing
+    """
+    from resolvers.cli import main
+
+    seed_every_kind(world)
+    keys_before, items_before = world.s3_keys(), world.table_items()
+    set_app(world.app)
+    try:
+        assert main(["cleanup", "--dry-run"]) == 0
+    finally:
+        set_app(None)
+
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["dry_run"] is True
+    assert (printed["purged_deleted"], printed["purged_pending"], printed["purged_rejected"]) == (
+        1,
+        1,
+        1,
+    )
+    assert world.s3_keys() == keys_before
+    assert world.table_items() == items_before
+
+
+def test_a_run_logs_one_json_line_with_its_counts(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """
+    GIVEN due images
+    WHEN cleanup runs
+    THEN "picgraph.cleanup" logs exactly one "cleanup finished" record carrying the
+         counts, which the JSON formatter renders as one JSON object
+    """
+    seed_every_kind(world)
+    caplog.set_level(logging.INFO, logger="picgraph.cleanup")
+
+    report = world.app.cleanup.run()
+
+    records = [r for r in caplog.records if r.name == "picgraph.cleanup"]
+    assert [record.getMessage() for record in records] == ["cleanup finished"]
+    line = JsonFormatter().format(records[0])
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert {name: entry[name] for name in report.as_dict()} == report.as_dict()
+    assert entry["message"] == "cleanup finished"
+    assert isinstance(entry["duration_ms"], float)
