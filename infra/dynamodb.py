@@ -34,6 +34,7 @@ class DynamoImageRepository:
         self.table_name = table_name
         self._client = client
         self._session = session
+        self._first_bucket_seen: str | None = None
 
     @property
     def client(self) -> DynamoDBClient:
@@ -188,6 +189,8 @@ class DynamoImageRepository:
 
     def _note_feed_bucket(self, bucket: str) -> None:
         """Remember the oldest month of the global timeline, so walks know where to stop."""
+        if self._first_bucket_seen is not None and self._first_bucket_seen <= bucket:
+            return  # already recorded by this process: an older or equal month is stored
         try:
             self.client.update_item(
                 TableName=self.table_name,
@@ -199,6 +202,7 @@ class DynamoImageRepository:
         except ClientError as exc:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise
+        self._first_bucket_seen = bucket
 
 
 IDEMPOTENCY_SECONDS = 24 * 3600

@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python scripts/bench_processing.py [--runs N]
 
-Each figure is the median of N runs of "bytes in -> every rendition encoded", after a warm-up.
+Each figure is the median of N runs of "bytes in -> every rendition encoded", after a warm-up;
+the contenders take turns run by run, so that a busy machine slows them all alike.
 pyvips (optional, `pip install -e ".[bench]"`) is given its fastest fair pipeline: one
 shrink-on-load decode to the largest size, then each smaller size from the previous one,
 with its operation cache off so that no run reuses another's result.
@@ -31,6 +32,8 @@ from services.imaging import DEFAULT_SIZES, JPEG_QUALITY, PillowImageProcessor  
 
 SAMPLES_DIR = Path(os.environ.get("PICGRAPH_SAMPLES_DIR", REPO_ROOT.parent / "shared" / "samples"))
 TARGET_RATIO = 1.3
+NAIVE = "naive Pillow (full decode, resize per size)"
+OURS = "PillowImageProcessor.process"
 LIMITS_LARGEST_FIRST = sorted((limit for _, limit in DEFAULT_SIZES), reverse=True)
 
 
@@ -134,8 +137,9 @@ def naive_pillow(data: bytes) -> list[bytes]:
     return outputs
 
 
-def pyvips_pipeline(pyvips: ModuleType) -> Callable[[bytes], list[bytes]]:
+def pyvips_pipeline(pyvips: ModuleType, threads: int) -> Callable[[bytes], list[bytes]]:
     def run(data: bytes) -> list[bytes]:
+        pyvips.concurrency_set(threads)
         # thumbnail_buffer: shrink-on-load and auto-rotation from EXIF, like ours.
         current = pyvips.Image.thumbnail_buffer(data, LIMITS_LARGEST_FIRST[0]).copy_memory()
         outputs = [current.jpegsave_buffer(Q=JPEG_QUALITY, keep="none")]
@@ -147,24 +151,73 @@ def pyvips_pipeline(pyvips: ModuleType) -> Callable[[bytes], list[bytes]]:
     return run
 
 
-def median_ms(function: Callable[[bytes], object], data: bytes, runs: int) -> float:
-    for _ in range(2):
+def interleaved_median_ms(
+    contenders: dict[str, Callable[[bytes], object]], data: bytes, runs: int
+) -> dict[str, float]:
+    """Median time of each contender; runs alternate so that they share any machine load."""
+    for function in contenders.values():
         function(data)
-    timings = []
+    timings: dict[str, list[float]] = {label: [] for label in contenders}
     for _ in range(runs):
-        start = time.perf_counter()
-        function(data)
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings) * 1000
+        for label, function in contenders.items():
+            start = time.perf_counter()
+            function(data)
+            timings[label].append(time.perf_counter() - start)
+    return {label: statistics.median(values) * 1000 for label, values in timings.items()}
 
 
-def load_pyvips() -> ModuleType | None:
+@dataclass(frozen=True)
+class Pyvips:
+    module: ModuleType
+    thread_counts: tuple[int, ...]  # libvips' default first, then 1 (like a 1-vCPU Lambda)
+
+
+def load_pyvips() -> Pyvips | None:
     try:
-        pyvips = importlib.import_module("pyvips")
+        module = importlib.import_module("pyvips")
     except (ImportError, OSError):  # OSError: the libvips shared library is missing
         return None
-    pyvips.cache_set_max(0)
-    return pyvips
+    module.cache_set_max(0)
+    default_threads: int = module.concurrency_get()
+    return Pyvips(module, tuple(sorted({default_threads, 1}, reverse=True)))
+
+
+def pyvips_contenders(
+    pyvips: Pyvips, data: bytes
+) -> tuple[dict[str, Callable[[bytes], object]], str]:
+    """One contender per thread count, or none and why when pyvips cannot decode the file."""
+    try:
+        pyvips_pipeline(pyvips.module, pyvips.thread_counts[0])(data)
+    except pyvips.module.Error as error:
+        reason = str(error).strip().splitlines()[-1]
+        return {}, f"  pyvips: cannot process this file, skipped ({reason})"
+    contenders: dict[str, Callable[[bytes], object]] = {
+        f"pyvips, {threads} thread(s)": pyvips_pipeline(pyvips.module, threads)
+        for threads in pyvips.thread_counts
+    }
+    return contenders, ""
+
+
+def bench(item: BenchInput, runs: int, pyvips: Pyvips | None) -> None:
+    print(f"\n{item.label}, {len(item.data) / 1e6:.1f} MB")
+    contenders: dict[str, Callable[[bytes], object]] = {}
+    if item.data.startswith(b"\xff\xd8"):
+        contenders[NAIVE] = naive_pillow
+    contenders[OURS] = PillowImageProcessor().process
+    vips_skipped = ""
+    if pyvips is not None:
+        vips_contenders, vips_skipped = pyvips_contenders(pyvips, item.data)
+        contenders |= vips_contenders
+    medians = interleaved_median_ms(contenders, item.data, runs)
+    for label, milliseconds in medians.items():
+        note = ""
+        if label.startswith("pyvips"):
+            ratio = medians[OURS] / milliseconds
+            verdict = "within" if ratio <= TARGET_RATIO else "NOT within"
+            note = f"ours/pyvips {ratio:.2f}: {verdict} {TARGET_RATIO}x"
+        print(f"  {label:<46}{milliseconds:7.1f} ms   {note}".rstrip())
+    if vips_skipped:
+        print(vips_skipped)
 
 
 def main() -> None:
@@ -173,48 +226,14 @@ def main() -> None:
     runs: int = parser.parse_args().runs
     pyvips = load_pyvips()
     sizes = ", ".join(f"{name} {limit}" for name, limit in DEFAULT_SIZES)
-    print(f"renditions: {sizes}; median of {runs} runs; {os.cpu_count()} CPUs")
+    print(f"renditions: {sizes}; median of {runs} interleaved runs; {os.cpu_count()} CPUs")
     if pyvips is None:
         print("pyvips: not installed, skipped (pip install -e '.[bench]')")
     else:
-        print(f"pyvips {pyvips.__version__}, libvips {pyvips.version(0)}.{pyvips.version(1)}")
-    processor = PillowImageProcessor()
+        version = f"{pyvips.module.version(0)}.{pyvips.module.version(1)}"
+        print(f"pyvips {pyvips.module.__version__}, libvips {version}")
     for item in bench_inputs():
-        print(f"\n{item.label}, {len(item.data) / 1e6:.1f} MB")
-        if item.data.startswith(b"\xff\xd8"):
-            print_row(
-                "naive Pillow (full decode, resize per size)",
-                median_ms(naive_pillow, item.data, runs),
-            )
-        ours_ms = median_ms(processor.process, item.data, runs)
-        print_row("PillowImageProcessor.process", ours_ms)
-        if pyvips is not None:
-            print_pyvips_rows(pyvips, item.data, runs, ours_ms)
-
-
-def print_pyvips_rows(pyvips: ModuleType, data: bytes, runs: int, ours_ms: float) -> None:
-    """pyvips with its default thread pool, then on one thread (a 1-vCPU Lambda)."""
-    default_threads: int = pyvips.concurrency_get()
-    for threads in sorted({default_threads, 1}, reverse=True):
-        pyvips.concurrency_set(threads)
-        try:
-            vips_ms = median_ms(pyvips_pipeline(pyvips), data, runs)
-        except pyvips.Error as error:
-            reason = str(error).strip().splitlines()[-1]
-            print(f"  pyvips: cannot process this file, skipped ({reason})")
-            break
-        ratio = ours_ms / vips_ms
-        verdict = "within" if ratio <= TARGET_RATIO else "NOT within"
-        print_row(
-            f"pyvips, {threads} thread(s)",
-            vips_ms,
-            f"ours/pyvips {ratio:.2f}: {verdict} {TARGET_RATIO}x",
-        )
-    pyvips.concurrency_set(default_threads)
-
-
-def print_row(label: str, milliseconds: float, note: str = "") -> None:
-    print(f"  {label:<46}{milliseconds:7.1f} ms   {note}".rstrip())
+        bench(item, runs, pyvips)
 
 
 if __name__ == "__main__":

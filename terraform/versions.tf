@@ -1,5 +1,5 @@
 terraform {
-  # 1.5: `check` blocks and lifecycle preconditions used below.
+  # 1.5+: optional() object attributes with defaults, lifecycle preconditions.
   required_version = ">= 1.5"
 
   required_providers {

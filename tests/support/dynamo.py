@@ -6,13 +6,19 @@ tests also catch a provisioning definition that drifts from the key layout.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from infra import keys
+from infra.records import Image, ImageStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from infra.dynamodb import DynamoImageRepository
 
 
 def create_table(client: DynamoDBClient, table_name: str) -> None:
@@ -90,3 +96,57 @@ class CallRecorder:
             if call.operation == model.name and call.response is None:
                 call.response = parsed
                 break
+
+
+def seed_image(
+    repository: DynamoImageRepository,
+    owner: str,
+    created_at: datetime,
+    *,
+    tags: Sequence[str] = (),
+    status: ImageStatus = ImageStatus.READY,
+    image_id: str | None = None,
+) -> Image:
+    """An image in `status`, reached through the real lifecycle writes (create, save).
+
+    PENDING_UPLOAD -> PROCESSING | REJECTED | READY (-> DELETED), each save with the
+    next version, so index attributes, tag items and feed bounds are the real ones.
+    `tags` must already be normalised.
+    """
+    pending = Image(
+        id=image_id or str(uuid.uuid4()),
+        owner_id=owner,
+        filename="photo.jpg",
+        content_type="image/jpeg",
+        declared_size=1000,
+        created_at=created_at,
+        updated_at=created_at,
+        tags=tuple(tags),
+        cleanup_after=created_at + timedelta(hours=2),
+    )
+    repository.create(pending)
+    if status is ImageStatus.PENDING_UPLOAD:
+        return pending
+    if status is ImageStatus.PROCESSING:
+        processing = pending.evolve(
+            status=status, processing_until=created_at + timedelta(minutes=5)
+        )
+        repository.save(processing, previous=pending)
+        return processing
+    if status is ImageStatus.REJECTED:
+        rejected = pending.evolve(status=status, rejection_code="INVALID_IMAGE")
+        repository.save(rejected, previous=pending)
+        return rejected
+    ready = pending.evolve(
+        status=ImageStatus.READY, size_bytes=1000, width=4, height=3, cleanup_after=None
+    )
+    repository.save(ready, previous=pending)
+    if status is ImageStatus.READY:
+        return ready
+    deleted = ready.evolve(
+        status=ImageStatus.DELETED,
+        deleted_at=created_at + timedelta(hours=1),
+        cleanup_after=created_at + timedelta(days=30),
+    )
+    repository.save(deleted, previous=ready)
+    return deleted

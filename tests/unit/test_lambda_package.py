@@ -79,8 +79,8 @@ def package_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if existing.is_file():
         return existing
     pytest.skip(
-        f"no Lambda package: {existing.relative_to(REPO_ROOT) if existing.is_relative_to(REPO_ROOT) else existing}"
-        " does not exist (make package), and PICGRAPH_BUILD_PACKAGE=1 is not set"
+        f"no Lambda package: {existing} does not exist (make package), "
+        "and PICGRAPH_BUILD_PACKAGE=1 is not set"
     )
 
 

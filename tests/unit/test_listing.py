@@ -27,7 +27,7 @@ from infra.timeline import TimelinePage, read_timeline_page
 from services.cursors import MAX_CURSOR_LENGTH, CursorCodec
 from services.errors import BadQueryArgumentError, InvalidCursorError, QueryForbiddenError
 from services.listing import Connection, ListingService, TimelineReader
-from tests.support import CallRecorder, create_table
+from tests.support import CallRecorder, create_table, seed_image
 
 SECRET = "listing-test-secret"
 NOW = datetime.now(UTC)
@@ -80,7 +80,7 @@ class Env:
         status: ImageStatus = ImageStatus.READY,
         image_id: str | None = None,
     ) -> Image:
-        image = seed(
+        image = seed_image(
             self.repository, owner, created_at, tags=tags, status=status, image_id=image_id
         )
         self.images.append(image)
@@ -106,55 +106,6 @@ def env() -> Iterator[Env]:
 def timeline_env() -> Iterator[Env]:
     with mock_aws():
         yield new_env(boto3.client("dynamodb", region_name="us-east-1"), TimelineRepository)
-
-
-def seed(
-    repository: DynamoImageRepository,
-    owner: str,
-    created_at: datetime,
-    *,
-    tags: Sequence[str] = (),
-    status: ImageStatus = ImageStatus.READY,
-    image_id: str | None = None,
-) -> Image:
-    """An image in `status`, reached through the real lifecycle writes."""
-    pending = Image(
-        id=image_id or str(uuid.uuid4()),
-        owner_id=owner,
-        filename="photo.jpg",
-        content_type="image/jpeg",
-        declared_size=1000,
-        created_at=created_at,
-        updated_at=created_at,
-        tags=tuple(tags),
-        cleanup_after=created_at + timedelta(hours=2),
-    )
-    repository.create(pending)
-    if status is ImageStatus.PENDING_UPLOAD:
-        return pending
-    if status is ImageStatus.PROCESSING:
-        processing = pending.evolve(
-            status=status, processing_until=created_at + timedelta(minutes=5)
-        )
-        repository.save(processing, previous=pending)
-        return processing
-    if status is ImageStatus.REJECTED:
-        rejected = pending.evolve(status=status, rejection_code="INVALID_IMAGE")
-        repository.save(rejected, previous=pending)
-        return rejected
-    ready = pending.evolve(
-        status=ImageStatus.READY, size_bytes=1000, width=4, height=3, cleanup_after=None
-    )
-    repository.save(ready, previous=pending)
-    if status is ImageStatus.READY:
-        return ready
-    deleted = ready.evolve(
-        status=ImageStatus.DELETED,
-        deleted_at=created_at + timedelta(hours=1),
-        cleanup_after=created_at + timedelta(days=30),
-    )
-    repository.save(deleted, previous=ready)
-    return deleted
 
 
 def expected_ids(
@@ -576,7 +527,7 @@ def test_new_images_during_a_walk_cause_no_duplicates_or_gaps(env: Env) -> None:
     for hour in range(8):
         env.add("alice", M1 + timedelta(hours=hour))
     original = expected_ids(env.images)
-    late = seed(
+    late = seed_image(
         env.repository,
         "bob",
         M1 + timedelta(hours=3, minutes=30),
@@ -660,7 +611,7 @@ def test_cursor_tampering_matrix(env: Env) -> None:
     env.recorder.clear()
     for viewer, query, bad in attempts:
         for direction in ("after", "before"):
-            with pytest.raises(InvalidCursorError, match="^invalid cursor$"):
+            with pytest.raises(InvalidCursorError, match=r"^invalid cursor$"):
                 service.list_images(viewer, **{direction: bad}, **query)
     assert env.recorder.calls == []
     assert len(attempts) > 800
@@ -757,7 +708,9 @@ def test_feed_bound_on_empty_months_resumes(
     found, pages = walk_forward(env.service(), "bob", 5, strict=False)
     assert found == [image.id]
     assert len(pages) > 1
-    assert pages[0].edges == () and pages[0].has_next_page and pages[0].end_cursor
+    assert pages[0].edges == ()
+    assert pages[0].has_next_page
+    assert pages[0].end_cursor
 
 
 def test_plain_list_page_repository_gives_the_same_pages(env: Env) -> None:
@@ -851,10 +804,10 @@ def test_walks_return_exactly_the_filtered_sorted_set() -> None:
             if status not in (None, ImageStatus.READY) and query.get("owner_id") != viewer:
                 with pytest.raises(QueryForbiddenError):
                     service.list_images(viewer, first=size, **query)
-                print("EV","forbidden")
+                event("forbidden")
                 return
             want = expected_ids(env.images, **query)
-            print("EV",
+            event(
                 f"results: {'none' if not want else 'one page' if len(want) <= size else 'pages'}"
             )
             forward, pages = walk_forward(service, viewer, size, **query)
