@@ -72,8 +72,8 @@ class Settings:
                 )
             _warn_once("PICGRAPH_JWT_SECRET is not set: using the insecure development secret")
             jwt_secret = DEV_JWT_SECRET
-        if jwt_secret is not None and len(jwt_secret) < 16:
-            raise SettingsError("PICGRAPH_JWT_SECRET must be at least 16 characters")
+        if jwt_secret is not None and len(jwt_secret) < 32:
+            raise SettingsError("PICGRAPH_JWT_SECRET must be at least 32 characters")
         cursor_secret = env.get("PICGRAPH_CURSOR_SECRET") or jwt_secret
         if not cursor_secret:
             raise SettingsError(

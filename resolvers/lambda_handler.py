@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,3 +98,16 @@ def _ensure_logging() -> None:
     if not _logging_ready:
         configure_logging(get_app().settings.log_level)
         _logging_ready = True
+
+
+def _init_in_lambda() -> None:
+    """In a Lambda container, wire (and validate settings) during init.
+
+    A missing or malformed setting then fails the init phase with one clear line
+    instead of failing every request; clients stay lazy, so no AWS call is made.
+    """
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        _ensure_logging()
+
+
+_init_in_lambda()

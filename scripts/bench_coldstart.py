@@ -17,7 +17,8 @@ RUNS = 5
 
 PROBES = {
     "boto3 + S3 and DynamoDB clients (the floor)": (
-        "import boto3; s=boto3.Session(region_name='us-east-1'); s.client('s3'); s.client('dynamodb')"
+        "import boto3; s=boto3.Session(region_name='us-east-1');"
+        " s.client('s3'); s.client('dynamodb')"
     ),
     "import resolvers.lambda_handler": "import resolvers.lambda_handler",
     "handler module + build_app (wiring, lazy clients)": (
@@ -43,7 +44,7 @@ MODULES_PROBE = (
 ENV = {
     "PICGRAPH_TABLE_NAME": "bench",
     "PICGRAPH_BUCKET_NAME": "bench",
-    "PICGRAPH_JWT_SECRET": "bench-secret-0123456789",
+    "PICGRAPH_JWT_SECRET": "bench-secret-0123456789-abcdefghijkl",
     "AWS_ACCESS_KEY_ID": "x",
     "AWS_SECRET_ACCESS_KEY": "x",
     "AWS_REGION": "us-east-1",

@@ -23,7 +23,7 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "PICGRAPH_JWT_SECRET": "bench-secret-0123456789",
+        "PICGRAPH_JWT_SECRET": "bench-secret-0123456789-abcdefghijkl",
         "PICGRAPH_TABLE_NAME": "bench",
         "PICGRAPH_BUCKET_NAME": "bench",
     }

@@ -127,12 +127,7 @@ class UploadService:
         if image is None or image.status in (ImageStatus.READY, ImageStatus.DELETED):
             # A late or repeated POST to an old upload URL: what is served never
             # comes from the staging key, so the stray bytes are simply dropped.
-            if (
-                image is None
-                or image.original_key is not None
-                or image.status is ImageStatus.DELETED
-            ):
-                self._store.delete_many([key])
+            self._store.delete_many([key])
             return None if image is None else Completion(image)
         return self.process(image)
 

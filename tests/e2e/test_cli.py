@@ -138,9 +138,7 @@ def test_serve_starts_an_emulator_and_answers_with_the_printed_token(
         try:
             response = requests.post(
                 url,
-                json={
-                    "query": 'mutation { createImageUpload(input: {filename: "a.jpg", contentType: "image/jpeg", sizeBytes: 10}) { image { status ownerId } } }'
-                },
+                json={"query": CREATE},
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=10,
             )
@@ -154,3 +152,32 @@ def test_serve_starts_an_emulator_and_answers_with_the_printed_token(
             "createImageUpload": {"image": {"status": "PENDING_UPLOAD", "ownerId": "dev-user"}}
         }
     }
+
+
+def test_lambda_init_fails_fast_on_missing_settings() -> None:
+    """GIVEN a Lambda container with no JWT secret and no upstream authorizer
+    WHEN the runtime imports the handler THEN init fails with one clear line."""
+    env = clean_env(
+        AWS_LAMBDA_FUNCTION_NAME="picgraph", PICGRAPH_TABLE_NAME="t", PICGRAPH_BUCKET_NAME="b"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import resolvers.lambda_handler"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SettingsError: PICGRAPH_JWT_SECRET is required in Lambda" in result.stderr
+    ok = subprocess.run(
+        [sys.executable, "-c", "import resolvers.lambda_handler"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+        check=False,
+        env={**env, "PICGRAPH_JWT_SECRET": "s" * 32},
+    )
+    assert ok.returncode == 0, ok.stderr

@@ -10,7 +10,7 @@ import boto3
 from infra.provisioning import ensure_bucket, ensure_table
 from infra.settings import Settings
 
-JWT_SECRET = "integration-test-secret-0123456789"
+JWT_SECRET = "integration-test-secret-0123456789-abcdef"
 
 
 def unique_name(prefix: str) -> str:

@@ -146,7 +146,7 @@ def build_world() -> World:
         {
             "PICGRAPH_TABLE_NAME": f"picgraph-cleanup-{suffix}",
             "PICGRAPH_BUCKET_NAME": f"picgraph-cleanup-{suffix}",
-            "PICGRAPH_JWT_SECRET": "unit-test-secret-0123456789",
+            "PICGRAPH_JWT_SECRET": "unit-test-secret-0123456789-abcdefghij",
             "PICGRAPH_DELETE_RETENTION_DAYS": str(RETENTION_DAYS),
             "PICGRAPH_PENDING_UPLOAD_HOURS": str(PENDING_HOURS),
             "PICGRAPH_REJECTED_RETENTION_HOURS": str(REJECTED_HOURS),

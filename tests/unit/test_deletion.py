@@ -153,7 +153,7 @@ def build_world(**env: str) -> World:
         {
             "PICGRAPH_TABLE_NAME": f"picgraph-test-{suffix}",
             "PICGRAPH_BUCKET_NAME": f"picgraph-test-{suffix}",
-            "PICGRAPH_JWT_SECRET": "unit-test-secret-0123456789",
+            "PICGRAPH_JWT_SECRET": "unit-test-secret-0123456789-abcdefghij",
             "PICGRAPH_DELETE_RETENTION_DAYS": str(RETENTION_DAYS),
             "AWS_REGION": "us-east-1",
             **env,

@@ -776,7 +776,7 @@ def test_walks_return_exactly_the_filtered_sorted_set() -> None:
         client = boto3.client("dynamodb", region_name="us-east-1")
 
         @settings(
-            max_examples=100,
+            max_examples=75,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )

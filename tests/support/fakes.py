@@ -1,0 +1,109 @@
+"""In-memory stand-ins for the ports, with the same conditional-write rules."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from infra.errors import ImageAlreadyExistsError, StaleImageError
+from services.models import (
+    Image,
+    ImageQuery,
+    ImageStatus,
+    Position,
+    PresignedPost,
+    StoredObject,
+)
+
+
+class FakeRepository:
+    """Images by id, versioned like the DynamoDB adapter (optimistic locking)."""
+
+    def __init__(self) -> None:
+        self.images: dict[str, Image] = {}
+        self.idempotency: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, image_id: str) -> Image | None:
+        return self.images.get(image_id)
+
+    def create(self, image: Image, *, idempotency_key: str | None = None) -> None:
+        with self._lock:
+            if idempotency_key is not None:
+                existing = self.idempotency.get((image.owner_id, idempotency_key))
+                if existing is not None:
+                    raise ImageAlreadyExistsError(existing)
+                self.idempotency[(image.owner_id, idempotency_key)] = image.id
+            if image.id in self.images:
+                raise ImageAlreadyExistsError()
+            self.images[image.id] = image
+
+    def find_by_idempotency_key(self, owner_id: str, idempotency_key: str) -> str | None:
+        return self.idempotency.get((owner_id, idempotency_key))
+
+    def save(self, image: Image, *, previous: Image) -> None:
+        with self._lock:
+            current = self.images.get(image.id)
+            if current is None or current.version != previous.version:
+                raise StaleImageError(image.id)
+            self.images[image.id] = image
+
+    def delete(self, image: Image) -> None:
+        with self._lock:
+            current = self.images.get(image.id)
+            if current is not None and current.version != image.version:
+                raise StaleImageError(image.id)
+            self.images.pop(image.id, None)
+
+    def list_page(
+        self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
+    ) -> tuple[list[Image], bool]:
+        raise NotImplementedError("listing is tested against DynamoDB (moto)")
+
+    def due_for_cleanup(
+        self, status: ImageStatus, due_before: datetime, *, limit: int
+    ) -> list[Image]:
+        due = [
+            image
+            for image in self.images.values()
+            if image.status is status and image.cleanup_after and image.cleanup_after <= due_before
+        ]
+        return sorted(due, key=lambda image: (image.cleanup_after, image.id))[:limit]
+
+
+class FakeStore:
+    """Objects in a dict; presigned URLs are plain strings."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+
+    def presign_post(
+        self, key: str, *, content_type: str, max_size_bytes: int, expires_in: int
+    ) -> PresignedPost:
+        return PresignedPost(
+            url="https://s3.example/bucket",
+            fields={"key": key, "Content-Type": content_type},
+            expires_at=datetime.now(UTC) + timedelta(seconds=expires_in),
+            max_size_bytes=max_size_bytes,
+        )
+
+    def presign_get(self, key: str, *, expires_in: int) -> str:
+        return f"https://s3.example/bucket/{key}?expires={expires_in}"
+
+    def head(self, key: str) -> StoredObject | None:
+        found = self.objects.get(key)
+        return None if found is None else StoredObject(key, len(found[0]), found[1])
+
+    def read(self, key: str, *, max_bytes: int) -> bytes:
+        return self.objects[key][0][:max_bytes]
+
+    def write(self, key: str, data: bytes, *, content_type: str) -> None:
+        self.objects[key] = (data, content_type)
+
+    def copy(self, source_key: str, target_key: str, *, content_type: str) -> None:
+        self.objects[target_key] = (self.objects[source_key][0], content_type)
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.objects.pop(key, None)

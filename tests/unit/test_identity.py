@@ -1,0 +1,109 @@
+"""Who the viewer is: JWT verification and upstream authorizer claims."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from resolvers.identity import (
+    AuthenticationError,
+    issue_token,
+    viewer_from_api_gateway,
+    viewer_from_appsync,
+    viewer_from_bearer,
+)
+
+SECRET = "identity-test-secret-0123456789-abcdef"
+
+
+def bearer(token: str) -> str:
+    return f"Bearer {token}"
+
+
+def test_a_valid_token_gives_its_subject() -> None:
+    assert viewer_from_bearer(bearer(issue_token("alice", SECRET)), SECRET) == "alice"
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (None, "Authentication required"),
+        ("", "Authentication required"),
+        ("Basic dXNlcjpwYXNz", "must be 'Bearer <token>'"),
+        ("Bearer", "must be 'Bearer <token>'"),
+        ("Bearer not.a.jwt", "invalid"),
+        (
+            bearer(
+                jwt.encode(
+                    {"sub": "a", "exp": int(time.time()) + 60},
+                    "other-secret-0123456789-abcdefghijklmn",
+                    algorithm="HS256",
+                )
+            ),
+            "invalid",
+        ),
+        (
+            bearer(
+                jwt.encode({"sub": "a", "exp": int(time.time()) - 120}, SECRET, algorithm="HS256")
+            ),
+            "expired",
+        ),
+        (bearer(jwt.encode({"sub": "a"}, SECRET, algorithm="HS256")), "invalid"),
+        (bearer(jwt.encode({"exp": int(time.time()) + 60}, SECRET, algorithm="HS256")), "invalid"),
+        (
+            bearer(
+                jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, SECRET, algorithm="HS512")
+            ),
+            "invalid",
+        ),
+        (
+            bearer(
+                jwt.encode({"sub": "", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256")
+            ),
+            "subject",
+        ),
+        (
+            bearer(
+                jwt.encode({"sub": 42, "exp": int(time.time()) + 60}, SECRET, algorithm="HS256")
+            ),
+            "invalid",
+        ),
+    ],
+)
+def test_every_bad_token_is_refused(header: str | None, reason: str) -> None:
+    with pytest.raises(AuthenticationError, match=reason):
+        viewer_from_bearer(header, SECRET)
+
+
+def test_alg_none_is_refused() -> None:
+    """GIVEN an unsigned token (alg: none) claiming to be alice THEN refused."""
+    unsigned = jwt.encode(
+        {"sub": "alice", "exp": int(time.time()) + 60}, key=None, algorithm="none"
+    )
+    with pytest.raises(AuthenticationError):
+        viewer_from_bearer(bearer(unsigned), SECRET)
+
+
+def test_api_gateway_authorizer_claims() -> None:
+    http_jwt = {"requestContext": {"authorizer": {"jwt": {"claims": {"sub": "u1"}}}}}
+    http_lambda = {"requestContext": {"authorizer": {"lambda": {"sub": "u2"}}}}
+    rest_cognito = {"requestContext": {"authorizer": {"claims": {"sub": "u3"}}}}
+    none = {"requestContext": {}, "headers": {"x-user-id": "spoofed"}}
+    assert [
+        viewer_from_api_gateway(event) for event in (http_jwt, http_lambda, rest_cognito, none)
+    ] == [
+        "u1",
+        "u2",
+        "u3",
+        None,
+    ]
+
+
+def test_appsync_identities() -> None:
+    assert viewer_from_appsync({"sub": "cognito-sub", "username": "x"}) == "cognito-sub"
+    assert viewer_from_appsync({"resolverContext": {"sub": "lambda-sub"}}) == "lambda-sub"
+    for no_viewer in (None, {}, {"accountId": "123", "userArn": "arn:aws:iam::123:user/x"}):
+        with pytest.raises(AuthenticationError):
+            viewer_from_appsync(no_viewer)

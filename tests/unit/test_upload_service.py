@@ -1,0 +1,177 @@
+"""The upload lifecycle's rules, on in-memory fakes: check the resulting state."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from PIL import Image as PILImage
+
+from infra.settings import Settings
+from services.deletion import DeletionService
+from services.errors import ErrorCode, ForbiddenError, NotFoundError
+from services.imaging import PillowImageProcessor
+from services.models import ImageStatus, ProcessedImage
+from services.ports import ImageProcessor
+from services.updates import UpdateService
+from services.uploads import UploadService
+from tests.support.clock import FakeClock
+from tests.support.fakes import FakeRepository, FakeStore
+
+SETTINGS = Settings.from_env({"PICGRAPH_JWT_SECRET": "unit-test-secret-0123456789-abcdefghij"})
+
+
+def jpeg(width: int = 800, height: int = 600) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (width, height), "teal").save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+class Interrupting:
+    """A real processor that lets something else happen mid-processing."""
+
+    def __init__(self, during: Callable[[], None]) -> None:
+        self._inner = PillowImageProcessor()
+        self._during = during
+
+    def process(self, data: bytes) -> ProcessedImage:
+        result = self._inner.process(data)
+        self._during()
+        return result
+
+
+class World:
+    def __init__(self) -> None:
+        self.repository = FakeRepository()
+        self.store = FakeStore()
+        self.clock = FakeClock()
+        self.processor: ImageProcessor = PillowImageProcessor()
+        self.uploads = UploadService(
+            repository=self.repository,
+            store=self.store,
+            processor=lambda: self.processor,
+            clock=self.clock,
+            settings=SETTINGS,
+        )
+        self.deletion = DeletionService(
+            repository=self.repository, clock=self.clock, retention_days=30
+        )
+        self.updates = UpdateService(repository=self.repository, clock=self.clock)
+
+    def staged(self, owner: str = "ann", data: bytes | None = None) -> str:
+        data = data if data is not None else jpeg()
+        ticket = self.uploads.create_upload(
+            owner, filename="a.jpg", content_type="image/jpeg", size_bytes=len(data)
+        )
+        self.store.write(ticket.image.staging_key, data, content_type="image/jpeg")
+        return ticket.image.id
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def test_completion_stores_original_and_renditions_then_ready(world: World) -> None:
+    image_id = world.staged()
+    completion = world.uploads.complete_upload("ann", image_id)
+    image = completion.image
+    assert completion.error is None
+    assert image.status is ImageStatus.READY
+    assert set(world.store.objects) == {image.original_key, *(v.key for v in image.variants)}
+    assert world.repository.get(image_id) == image
+
+
+def test_a_non_owner_cannot_complete(world: World) -> None:
+    image_id = world.staged()
+    with pytest.raises(NotFoundError):
+        world.uploads.complete_upload("intruder", image_id)
+    world.uploads.complete_upload("ann", image_id)
+    with pytest.raises(ForbiddenError):
+        world.uploads.complete_upload("intruder", image_id)
+
+
+def test_a_live_processing_lease_is_respected_and_an_expired_one_is_taken_over(
+    world: World,
+) -> None:
+    """GIVEN a run that claimed the image and died
+    WHEN another completion comes before the lease ends THEN it returns PROCESSING, untouched;
+    WHEN it comes after THEN it processes the image to READY."""
+    image_id = world.staged()
+    image = world.repository.get(image_id)
+    assert image is not None
+    claimed = image.evolve(
+        status=ImageStatus.PROCESSING,
+        processing_until=world.clock.now() + timedelta(seconds=SETTINGS.processing_lease_seconds),
+    )
+    world.repository.save(claimed, previous=image)
+    assert world.uploads.complete_upload("ann", image_id).image == claimed
+    world.clock.advance(seconds=SETTINGS.processing_lease_seconds + 1)
+    assert world.uploads.complete_upload("ann", image_id).image.status is ImageStatus.READY
+
+
+def test_delete_during_processing_wins_and_leaves_no_files(world: World) -> None:
+    image_id = world.staged()
+    world.processor = Interrupting(lambda: world.deletion.delete_image("ann", image_id))
+    completion = world.uploads.complete_upload("ann", image_id)
+    assert completion.image.status is ImageStatus.DELETED
+    assert world.store.objects == {}
+
+
+def test_an_edit_during_processing_is_kept(world: World) -> None:
+    """GIVEN the owner retitles the image while it is processed THEN READY keeps the new title."""
+    image_id = world.staged()
+    world.processor = Interrupting(
+        lambda: world.updates.update_image("ann", image_id, title="Edited", tags=["new"])
+    )
+    image = world.uploads.complete_upload("ann", image_id).image
+    assert image.status is ImageStatus.READY
+    assert image.title == "Edited"
+    assert image.tags == ("new",)
+    assert image.variants
+
+
+def test_missing_upload_returns_to_pending(world: World) -> None:
+    ticket = world.uploads.create_upload(
+        "ann", filename="a.jpg", content_type="image/jpeg", size_bytes=10
+    )
+    completion = world.uploads.complete_upload("ann", ticket.image.id)
+    assert completion.error is not None
+    assert completion.error.code is ErrorCode.UPLOAD_NOT_FOUND
+    stored = world.repository.get(ticket.image.id)
+    assert stored is not None
+    assert stored.status is ImageStatus.PENDING_UPLOAD
+
+
+def test_a_stray_post_after_ready_is_dropped(world: World) -> None:
+    image_id = world.staged()
+    ready = world.uploads.complete_upload("ann", image_id).image
+    world.store.write(ready.staging_key, b"late bytes", content_type="image/jpeg")
+    completion = world.uploads.process_staged_object(ready.staging_key)
+    assert completion is not None
+    assert completion.image == ready
+    assert ready.staging_key not in world.store.objects
+
+
+def test_an_event_for_an_unknown_image_drops_the_object(world: World) -> None:
+    world.store.write("uploads/nobody", b"x", content_type="image/jpeg")
+    assert world.uploads.process_staged_object("uploads/nobody") is None
+    assert world.store.objects == {}
+    assert world.uploads.process_staged_object("images/2026/01/x.jpg") is None
+
+
+def test_rejection_removes_the_bytes_and_remembers_why(world: World) -> None:
+    image_id = world.staged(data=b"%PDF-1.4 not an image")
+    completion = world.uploads.complete_upload("ann", image_id)
+    assert completion.error is not None
+    assert completion.error.code is ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    assert world.store.objects == {}
+    replay = world.uploads.complete_upload("ann", image_id)
+    assert replay.image.status is ImageStatus.REJECTED
+    assert replay.error is not None
+    assert (replay.error.code, replay.error.message) == (
+        completion.error.code,
+        completion.error.message,
+    )
