@@ -96,7 +96,7 @@ class Settings:
             dynamodb_endpoint_url=env.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
             public_s3_endpoint=env.get("PICGRAPH_PUBLIC_S3_ENDPOINT") or None,
             max_upload_bytes=_int(env, "PICGRAPH_MAX_UPLOAD_BYTES", 20 * MiB, 1, 5 * 1024 * MiB),
-            max_pixels=_int(env, "PICGRAPH_MAX_PIXELS", 50_000_000, 1, 500_000_000),
+            max_pixels=_int(env, "PICGRAPH_MAX_PIXELS", 50_000_000, 1, 89_000_000),
             upload_url_seconds=upload_seconds,
             download_url_seconds=_int(env, "PICGRAPH_DOWNLOAD_URL_SECONDS", 3600, 60, 7 * 86400),
             processing_lease_seconds=_int(env, "PICGRAPH_PROCESSING_LEASE_SECONDS", 120, 5, 3600),

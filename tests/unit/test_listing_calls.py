@@ -176,7 +176,7 @@ def test_feed_walks_month_buckets_in_order_with_bounded_calls(env: Env, sort: So
         queried = [partition(call) for call in queries]
         assert queried == sorted(set(queried), reverse=newest_first)
         if seen:  # a later page starts in the month of its cursor, the last image seen
-            last = next(image for image in moments_by_id(env, seen[-1:]))
+            (last,) = moments_by_id(env, seen[-1:])
             assert queried[0] == keys.feed_partition(keys.feed_bucket(last))
         seen += [edge.image.id for edge in page.edges]
         walked.update(queried)
