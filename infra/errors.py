@@ -25,3 +25,7 @@ class ObjectDeleteError(InfraError):
     def __init__(self, keys: list[str]) -> None:
         super().__init__(f"could not delete {len(keys)} object(s)")
         self.keys = keys
+
+
+class ObjectNotFoundError(InfraError):
+    """The object to read or copy does not exist (any more)."""

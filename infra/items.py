@@ -71,9 +71,16 @@ def image_attributes(image: Image, *, indexed: bool = True) -> dict[str, Any]:
         "cleanupAfter": _instant(image.cleanup_after),
     }
     if image.metadata is not None:
-        optional["cameraMake"] = image.metadata.make
-        optional["cameraModel"] = image.metadata.model
-        optional["takenAt"] = _instant(image.metadata.taken_at)
+        # A map even when empty: "processed, nothing found" differs from "not processed".
+        optional["metadata"] = {
+            name: value
+            for name, value in (
+                ("cameraMake", image.metadata.make),
+                ("cameraModel", image.metadata.model),
+                ("takenAt", _instant(image.metadata.taken_at)),
+            )
+            if value is not None
+        }
     attributes.update({name: value for name, value in optional.items() if value is not None})
     if indexed:
         attributes.update(keys.index_attributes(image))
@@ -86,7 +93,7 @@ def image_attributes(image: Image, *, indexed: bool = True) -> dict[str, Any]:
 
 def from_item(item: Item) -> Image:
     data = deserialize(item)
-    has_metadata = any(name in data for name in ("cameraMake", "cameraModel", "takenAt"))
+    metadata = data.get("metadata")
     return Image(
         id=data["id"],
         owner_id=data["ownerId"],
@@ -106,13 +113,13 @@ def from_item(item: Item) -> Image:
         checksum_sha256=data.get("checksumSha256"),
         original_key=data.get("originalKey"),
         variants=tuple(_variant(raw) for raw in data.get("variants", ())),
-        metadata=CameraMetadata(
-            make=data.get("cameraMake"),
-            model=data.get("cameraModel"),
-            taken_at=_optional_instant(data.get("takenAt")),
-        )
-        if has_metadata
-        else None,
+        metadata=None
+        if metadata is None
+        else CameraMetadata(
+            make=metadata.get("cameraMake"),
+            model=metadata.get("cameraModel"),
+            taken_at=_optional_instant(metadata.get("takenAt")),
+        ),
         deleted_at=_optional_instant(data.get("deletedAt")),
         rejection_code=data.get("rejectionCode"),
         rejection_message=data.get("rejectionMessage"),

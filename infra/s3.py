@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from infra.errors import ObjectDeleteError
+from infra.errors import ObjectDeleteError, ObjectNotFoundError
 from infra.records import PresignedPost, StoredObject
 
 if TYPE_CHECKING:
@@ -105,9 +105,12 @@ class S3ObjectStore:
 
     def read(self, key: str, *, max_bytes: int) -> bytes:
         # A ranged GET: even if the object grew since head(), never read more than asked.
-        response = self.client.get_object(
-            Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes - 1}"
-        )
+        try:
+            response = self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes - 1}"
+            )
+        except ClientError as exc:
+            raise _not_found_or(exc, key) from exc
         with response["Body"] as body:
             return body.read(max_bytes)
 
@@ -121,13 +124,16 @@ class S3ObjectStore:
         )
 
     def copy(self, source_key: str, target_key: str, *, content_type: str) -> None:
-        self.client.copy_object(
-            Bucket=self.bucket,
-            Key=target_key,
-            CopySource={"Bucket": self.bucket, "Key": source_key},
-            ContentType=content_type,
-            MetadataDirective="REPLACE",
-        )
+        try:
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=target_key,
+                CopySource={"Bucket": self.bucket, "Key": source_key},
+                ContentType=content_type,
+                MetadataDirective="REPLACE",
+            )
+        except ClientError as exc:
+            raise _not_found_or(exc, source_key) from exc
 
     def delete_many(self, keys: Iterable[str]) -> None:
         unique = sorted(set(keys))
@@ -146,3 +152,10 @@ class S3ObjectStore:
 
 def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+
+def _not_found_or(exc: ClientError, key: str) -> Exception:
+    code = exc.response.get("Error", {}).get("Code")
+    if code in ("NoSuchKey", "404") or _status(exc) == 404:
+        return ObjectNotFoundError(key)
+    return exc

@@ -29,6 +29,7 @@ Only infra.* is imported here (resolvers -> services -> infra).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -238,12 +239,17 @@ class _Walk:
         calls = 0  # Queries that read something
         empty_calls = 0  # Queries of empty months
         call_limit = 0
+        read = 0  # items read by this page
         for month, partition in self._partitions():
             start_key: dict[str, Any] | None = None
             while True:
                 if calls >= max_calls or empty_calls >= MAX_EMPTY_MONTHS:
                     return TimelinePage(tuple(matched), True, scanned or after)
-                call_limit = self._call_limit(wanted - len(matched), call_limit, skip, calls)
+                call_limit = self._call_limit(
+                    wanted - len(matched), previous=call_limit, read=read, matched=len(matched)
+                )
+                if skip is not None:
+                    call_limit += 1  # the first item may be the `after` item itself
                 request: dict[str, Any] = {
                     "TableName": self.table_name,
                     "IndexName": self.index,
@@ -269,6 +275,7 @@ class _Walk:
                         if own_key == self.key_range.skip:
                             continue
                     image = items.from_item(raw)
+                    read += 1
                     scanned = Position(image.created_at, image.id)
                     if not self._matches(image):
                         continue
@@ -289,12 +296,19 @@ class _Walk:
             tuple(matched), False, None if last is None else Position(last.created_at, last.id)
         )
 
-    def _call_limit(self, missing: int, previous: int, skip: str | None, calls: int) -> int:
-        limit = missing + (1 if skip is not None else 0)
-        if self.extra_tags and calls > 0:
-            # Items are being dropped: read ahead faster, within a fixed ceiling.
-            limit = max(limit, min(MAX_READ_LIMIT, previous * 4))
-        return limit
+    def _call_limit(self, missing: int, *, previous: int, read: int, matched: int) -> int:
+        """Limit = what the page still misses, unless items are being dropped in code.
+
+        Then the next read is sized from the share of items that matched so far
+        (smoothed, with 25% headroom), growing at most 8-fold per call and never above
+        MAX_READ_LIMIT: a sparse filter reaches its page in few calls without reading
+        far past it.
+        """
+        if not self.extra_tags or read == 0:
+            return missing
+        share = (matched + 1) / (read + 2)
+        estimate = math.ceil(missing / share * 1.25)
+        return max(missing, min(MAX_READ_LIMIT, estimate, previous * 8))
 
     def _matches(self, image: Image) -> bool:
         query = self.query

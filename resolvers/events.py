@@ -29,8 +29,19 @@ def handle_s3_event(app: App, event: Mapping[str, Any]) -> dict[str, Any]:
     return {"processed": outcomes}
 
 
-def handle_scheduled_event(app: App, event: Mapping[str, Any]) -> dict[str, Any]:
-    """EventBridge's schedule runs the same cleanup as `picgraph cleanup`."""
+_SAFETY_MARGIN_SECONDS = 10.0
+
+
+def handle_scheduled_event(app: App, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """EventBridge's schedule runs the same cleanup as `picgraph cleanup`.
+
+    The time budget is what the invocation has left, less a margin to log and
+    return: work not done now stays in the index for the next run.
+    """
     del event
-    report = app.cleanup.run()
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    budget = None
+    if callable(remaining):
+        budget = max(1.0, remaining() / 1000 - _SAFETY_MARGIN_SECONDS)
+    report = app.cleanup.run(time_budget_seconds=budget)
     return report.as_dict()

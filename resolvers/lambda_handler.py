@@ -44,7 +44,7 @@ def handler(event: Any, context: Any) -> Any:
     if kind == "scheduled":
         from resolvers.events import handle_scheduled_event
 
-        return handle_scheduled_event(get_app(), event)
+        return handle_scheduled_event(get_app(), event, context)
     raise UnsupportedEventError(
         "Unsupported event: expected API Gateway, AppSync, S3 or EventBridge scheduled."
     )

@@ -26,8 +26,8 @@ the image changed since it was read) skips the image and counts it.
 A run works in batches of `batch_size` within `time_budget_seconds` (below the Lambda
 timeout), then stops; purged images leave the index, so the next run simply continues
 where this one stopped. Images are purged only when due `grace` ago (default five
-minutes): restore is allowed until `cleanup_after`, so a clock skew between two Lambda
-instances can never let a restore and a purge of the same image overlap.
+minutes): restore is allowed until `cleanup_after`, so clocks a little apart on two
+Lambda instances (far less than the grace) never let a restore and a purge overlap.
 """
 
 from __future__ import annotations
@@ -113,13 +113,20 @@ class CleanupService:
         self._grace = grace
         self._monotonic = monotonic
 
-    def run(self, *, dry_run: bool = False) -> CleanupReport:
-        """Purge due images, one batch per kind in turn, until done or out of time."""
+    def run(
+        self, *, dry_run: bool = False, time_budget_seconds: float | None = None
+    ) -> CleanupReport:
+        """Purge due images, one batch per kind in turn, until done or out of time.
+
+        `time_budget_seconds` overrides the configured budget for this run (e.g. from
+        the Lambda context's remaining time).
+        """
         started = self._monotonic()
+        budget = self._budget if time_budget_seconds is None else time_budget_seconds
         run = _Run(
             report=CleanupReport(dry_run=dry_run),
             due_before=self._clock.now() - self._grace,
-            deadline=started + self._budget,
+            deadline=started + budget,
         )
         active = list(_ORDER)  # round robin: a backlog of one kind starves no other
         try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from infra import keys
+from infra.errors import ObjectNotFoundError
 from infra.settings import Settings
 from services.access import owned_image
 from services.errors import (
@@ -150,21 +151,20 @@ class UploadService:
         except StaleImageError:
             current = self._repository.get(image.id)
             return Completion(current or image)
-        return self._process_claimed(claimed)
+        try:
+            return self._process_claimed(claimed)
+        except ObjectNotFoundError:
+            # The staging object vanished mid-run: another run finished (and removed
+            # it) after our lease had expired, or the owner deleted the image.
+            latest = self._repository.get(claimed.id)
+            if not _still_ours(latest, claimed):
+                return Completion(latest or claimed)
+            return self._release_missing(claimed)
 
     def _process_claimed(self, claimed: Image) -> Completion:
         staged = self._store.head(claimed.staging_key)
         if staged is None:
-            released = claimed.evolve(status=ImageStatus.PENDING_UPLOAD, processing_until=None)
-            self._save_or_current(released, claimed)
-            return Completion(
-                released,
-                UploadNotFoundError(
-                    "No uploaded file was found. Send the file to the upload URL first, "
-                    "then complete the upload.",
-                    field=("id",),
-                ),
-            )
+            return self._release_missing(claimed)
         limit = min(claimed.declared_size, self._settings.max_upload_bytes)
         if staged.size_bytes > limit:
             return self._reject(
@@ -230,11 +230,29 @@ class UploadService:
         raise ConflictError("The image kept changing while it was processed; try again.")
 
     def _abandon(self, claimed: Image, latest: Image | None, written: Sequence[str]) -> Completion:
-        """Someone else decided this image's fate meanwhile (deleted, or took over)."""
-        if latest is None or latest.status is not ImageStatus.READY:
-            # Deleted (or purged) while processing: leave no orphaned renditions.
-            self._store.delete_many([*written, claimed.staging_key])
+        """Someone else decided this image's fate meanwhile (deleted, rejected, took over).
+
+        Only a deleted, rejected or purged image gives up its files, and never those
+        the stored image still references: another run that took over the lease
+        wrote the same keys, and a restorable image needs them.
+        """
+        if latest is None or latest.status in (ImageStatus.DELETED, ImageStatus.REJECTED):
+            kept = set() if latest is None else set(latest.stored_keys()) - {latest.staging_key}
+            self._store.delete_many(
+                [key for key in (*written, claimed.staging_key) if key not in kept]
+            )
         return Completion(latest or claimed)
+
+    def _release_missing(self, claimed: Image) -> Completion:
+        """Nothing was uploaded (yet): back to PENDING_UPLOAD, so completing can be retried."""
+        released = claimed.evolve(status=ImageStatus.PENDING_UPLOAD, processing_until=None)
+        current = self._save_or_current(released, claimed)
+        error = UploadNotFoundError(
+            "No uploaded file was found. Send the file to the upload URL first, "
+            "then complete the upload.",
+            field=("id",),
+        )
+        return Completion(current, error if current is released else None)
 
     def _reject(self, claimed: Image, error: DomainError) -> Completion:
         now = self._clock.now()

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from infra.errors import ImageAlreadyExistsError, StaleImageError
+from infra.errors import ImageAlreadyExistsError, ObjectNotFoundError, StaleImageError
 from services.models import (
     Image,
     ImageQuery,
@@ -97,12 +97,16 @@ class FakeStore:
         return None if found is None else StoredObject(key, len(found[0]), found[1])
 
     def read(self, key: str, *, max_bytes: int) -> bytes:
+        if key not in self.objects:
+            raise ObjectNotFoundError(key)
         return self.objects[key][0][:max_bytes]
 
     def write(self, key: str, data: bytes, *, content_type: str) -> None:
         self.objects[key] = (data, content_type)
 
     def copy(self, source_key: str, target_key: str, *, content_type: str) -> None:
+        if source_key not in self.objects:
+            raise ObjectNotFoundError(source_key)
         self.objects[target_key] = (self.objects[source_key][0], content_type)
 
     def delete_many(self, keys: Iterable[str]) -> None:

@@ -498,6 +498,26 @@ def test_an_image_restored_after_the_index_was_read_is_not_touched(world: World)
     assert world.s3_keys() == keys_before
 
 
+_MOTO_LOCK = threading.Lock()
+
+
+def one_request_at_a_time(client: Any) -> Any:
+    """A client whose requests the in-process moto backend handles one at a time.
+
+    Each real DynamoDB or S3 request is atomic; moto's in-memory backend is not thread
+    safe (a transaction deep-copies a table another thread is changing). The lock makes
+    each request atomic as in AWS while the two runs still interleave between requests.
+    """
+    call = client._make_api_call
+
+    def atomic(operation: str, params: dict[str, Any]) -> Any:
+        with _MOTO_LOCK:
+            return call(operation, params)
+
+    client._make_api_call = atomic
+    return client
+
+
 def test_two_purges_at_once_both_finish_and_leave_a_clean_state(world: World) -> None:
     """
     GIVEN many due images of every kind
@@ -521,9 +541,12 @@ def test_two_purges_at_once_both_finish_and_leave_a_clean_state(world: World) ->
     def run() -> None:
         cleanup = CleanupService(
             repository=DynamoImageRepository(
-                world.settings.table_name, client=world.session.client("dynamodb")
+                world.settings.table_name,
+                client=one_request_at_a_time(world.session.client("dynamodb")),
             ),
-            store=S3ObjectStore(world.settings.bucket_name, client=world.session.client("s3")),
+            store=S3ObjectStore(
+                world.settings.bucket_name, client=one_request_at_a_time(world.session.client("s3"))
+            ),
             clock=world.clock,
             batch_size=3,
         )
@@ -555,11 +578,15 @@ def test_a_run_out_of_time_stops_and_the_next_run_resumes(world: World) -> None:
     WHEN cleanup runs repeatedly
     THEN each run purges some, reports remaining=True while work is left, and the runs
          together purge every due image exactly once, the last reporting remaining=False
+         (a run given no time at all purges nothing and says work remains)
     """
     owner = new_user("owner")
     due = [world.deleted(owner) for _ in range(4)] + [world.staged(owner) for _ in range(3)]
     world.clock.advance(days=RETENTION_DAYS + 1)
     cleanup = world.cleanup(batch_size=2, time_budget_seconds=6, monotonic=FakeMonotonic(tick=1))
+
+    no_time = cleanup.run(time_budget_seconds=0)
+    assert (no_time.purged, no_time.remaining) == (0, True)
 
     reports = [cleanup.run()]
     while reports[-1].remaining:
@@ -681,3 +708,32 @@ def test_a_run_logs_one_json_line_with_its_counts(
     assert {name: entry[name] for name in report.as_dict()} == report.as_dict()
     assert entry["message"] == "cleanup finished"
     assert isinstance(entry["duration_ms"], float)
+
+
+def test_a_run_started_in_the_middle_of_another_run_leaves_it_nothing_to_trip_on(
+    world: World,
+) -> None:
+    """
+    GIVEN due images of every kind
+    WHEN a second run starts and finishes while the first is between deleting an image's
+         objects and deleting its item (deterministic overlap)
+    THEN the first run finishes without error (its delete of an already purged item is
+         not an error, the rest it finds gone), and the state is clean
+    """
+    seeded = seed_every_kind(world)
+    owner = new_user("overlap")
+    for number in range(3):
+        seeded.due[f"deleted {number}"] = world.deleted(owner, tags=("overlap",))
+    world.clock.advance(days=RETENTION_DAYS + 1)
+    for name in ("deleted recently", "pending fresh", "rejected fresh"):
+        seeded.due[name] = seeded.kept.pop(name)
+    keys_before, items_before = world.s3_keys(), world.table_items()
+    repository = RacingRepository(world.settings.table_name, client=world.app_dynamodb)
+    second: list[CleanupReport] = []
+    repository.before_delete = lambda _: second.append(world.app.cleanup.run())
+
+    first = world.cleanup(repository=repository, batch_size=2).run()
+
+    assert second[0].purged == len(seeded.due)
+    assert (first.purged, first.failed, first.remaining) == (1, 0, False)
+    assert_purged(world, seeded, keys_before, items_before)

@@ -466,3 +466,38 @@ def test_restore_after_the_purge_is_not_found(world: World) -> None:
     )
     assert world.keys_of(image.id) == set()
     assert not [pk for pk, _ in world.table_items() if image.id in pk]
+
+
+def test_a_stale_processor_does_not_delete_the_renditions_of_a_restorable_image(
+    world: World,
+) -> None:
+    """
+    GIVEN processor A whose lease expires while it writes renditions, processor B that
+          takes over and makes the image READY, and the owner who then deletes it
+    WHEN A finishes, loses its final write and abandons
+    THEN A leaves the objects the DELETED image refers to, so a restore serves them
+    """
+    owner = new_user("owner")
+    image = world.staged(owner)
+    store = HookedStore(world.settings.bucket_name, client=world.s3)
+    processor_a = UploadService(
+        repository=world.repository,
+        store=store,
+        processor=lambda: world.processor,
+        clock=world.clock,
+        settings=world.settings,
+    )
+    takeover: list[Image] = []
+
+    def lease_expires_and_b_takes_over() -> None:
+        world.clock.advance(seconds=world.settings.processing_lease_seconds + 1)
+        takeover.append(world.app.uploads.complete_upload(owner, image.id).image)
+        world.app.deletion.delete_image(owner, image.id)
+
+    store.hook, store.after_writes = lease_expires_and_b_takes_over, 1
+
+    processor_a.complete_upload(owner, image.id)
+
+    assert takeover[0].status is ImageStatus.READY
+    restored = world.app.deletion.restore_image(owner, image.id)
+    assert set(restored.stored_keys()) - {restored.staging_key} <= world.s3_keys()

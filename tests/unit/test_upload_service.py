@@ -175,3 +175,15 @@ def test_rejection_removes_the_bytes_and_remembers_why(world: World) -> None:
         completion.error.code,
         completion.error.message,
     )
+
+
+def test_staging_object_vanishing_mid_run_returns_to_pending(world: World) -> None:
+    """GIVEN the staging object disappears while it is processed (e.g. lifecycle expiry)
+    THEN no internal error: the image is PENDING_UPLOAD again with UPLOAD_NOT_FOUND."""
+    image_id = world.staged()
+    staging_key = f"uploads/{image_id}"
+    world.processor = Interrupting(lambda: world.store.delete_many([staging_key]))
+    completion = world.uploads.complete_upload("ann", image_id)
+    assert completion.image.status is ImageStatus.PENDING_UPLOAD
+    assert completion.error is not None
+    assert completion.error.code is ErrorCode.UPLOAD_NOT_FOUND
