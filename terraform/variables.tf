@@ -147,7 +147,7 @@ variable "jwt_secret" {
 
   validation {
     condition     = var.jwt_secret == null ? true : length(var.jwt_secret) >= 32
-    error_message = "jwt_secret must be at least 32 characters (the code refuses fewer than 16)."
+    error_message = "jwt_secret must be at least 32 characters (the function refuses shorter HS256 secrets)."
   }
 }
 
@@ -197,8 +197,8 @@ variable "max_pixels" {
   default     = 50000000
 
   validation {
-    condition     = var.max_pixels >= 1 && var.max_pixels <= 500000000 && floor(var.max_pixels) == var.max_pixels
-    error_message = "max_pixels must be a whole number between 1 and 500000000."
+    condition     = var.max_pixels >= 1 && var.max_pixels <= 89000000 && floor(var.max_pixels) == var.max_pixels
+    error_message = "max_pixels must be a whole number between 1 and 89000000."
   }
 }
 

@@ -382,6 +382,50 @@ def test_variable_defaults_match_the_code_defaults(tf: Config) -> None:
     }
 
 
+def code_integer_bounds() -> dict[str, tuple[int, int]]:
+    """PICGRAPH_* name -> (low, high) of every `_int(env, NAME, default, low, high)`."""
+    import infra.settings
+
+    namespace = vars(infra.settings)
+    tree = ast.parse(SETTINGS_PY.read_text(encoding="utf-8"))
+    bounds: dict[str, tuple[int, int]] = {}
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "_int"
+            and len(node.args) == 5
+            and isinstance(node.args[1], ast.Constant)
+        ):
+            low, high = (eval(ast.unparse(arg), dict(namespace)) for arg in node.args[3:])  # noqa: S307
+            bounds[str(node.args[1].value)] = (int(low), int(high))
+    return bounds
+
+
+def test_variable_validations_stay_within_the_codes_bounds(tf: Config) -> None:
+    """Whatever Terraform accepts, the function must accept at start-up."""
+    bounds = code_integer_bounds()
+    assert "PICGRAPH_MAX_PIXELS" in bounds
+    checked = 0
+    for name, value in _environment(tf).items():
+        match = re.fullmatch(r"\$\{tostring\(var\.([\w.]+)\)\}", value)
+        if name not in bounds or not match:
+            continue
+        path = match.group(1)
+        conditions = " ".join(
+            rule["condition"] for rule in tf.variables[path.split(".")[0]].get("validation", [])
+        )
+        low = re.search(rf"var\.{re.escape(path)}\s*>=\s*(\d+)", conditions)
+        high = re.search(rf"var\.{re.escape(path)}\s*<=\s*(\d+)", conditions)
+        assert low, f"var.{path} ({name}) has no lower bound"
+        assert high, f"var.{path} ({name}) has no upper bound"
+        code_low, code_high = bounds[name]
+        assert code_low <= int(low.group(1)), f"var.{path} accepts less than {name} does"
+        assert int(high.group(1)) <= code_high, f"var.{path} accepts more than {name} does"
+        checked += 1
+    assert checked == len(bounds), "every integer setting is a validated variable"
+
+
 def test_outputs_are_described(tf: Config) -> None:
     expected = {"graphql_url", "appsync_graphql_url", "bucket_name", "table_name", "function_name"}
     assert expected <= set(tf.outputs), f"missing outputs: {expected - set(tf.outputs)}"
