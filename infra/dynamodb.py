@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import boto3
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from infra.timeline import TimelinePage
+
 
 class DynamoImageRepository:
     """Implements services.ports.ImageRepository.
@@ -150,7 +152,17 @@ class DynamoImageRepository:
     ) -> tuple[list[Image], bool]:
         from infra.timeline import read_timeline
 
-        return read_timeline(  # type: ignore[no-any-return,unused-ignore]
+        return read_timeline(
+            self.client, self.table_name, query, limit=limit, after=after, backwards=backwards
+        )
+
+    def list_timeline(
+        self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
+    ) -> TimelinePage:
+        """list_page plus where the walk stopped, so a bound-hit page still has a cursor."""
+        from infra.timeline import read_timeline_page
+
+        return read_timeline_page(
             self.client, self.table_name, query, limit=limit, after=after, backwards=backwards
         )
 

@@ -300,14 +300,14 @@ class _Walk:
         """Limit = what the page still misses, unless items are being dropped in code.
 
         Then the next read is sized from the share of items that matched so far
-        (smoothed, with 25% headroom), growing at most 8-fold per call and never above
-        MAX_READ_LIMIT: a sparse filter reaches its page in few calls without reading
-        far past it.
+        (smoothed), for the missing count plus two standard deviations' worth of
+        headroom, growing at most 8-fold per call and never above MAX_READ_LIMIT: a
+        sparse filter reaches its page in few calls without reading far past it.
         """
         if not self.extra_tags or read == 0:
             return missing
         share = (matched + 1) / (read + 2)
-        estimate = math.ceil(missing / share * 1.25)
+        estimate = math.ceil((missing + 2 * math.sqrt(missing)) / share)
         return max(missing, min(MAX_READ_LIMIT, estimate, previous * 8))
 
     def _matches(self, image: Image) -> bool:

@@ -18,7 +18,8 @@ Pagination semantics (as GitHub implements Relay connections):
   (services.cursors); they are checked before any read. Either cursor may be used
   with after or before.
 - Read bound: filters checked in code (tags beyond the index key) read at most
-  infra.timeline.MAX_QUERY_CALLS Queries per page. When that bound is hit the page
+  infra.timeline.MAX_QUERY_CALLS Queries that return items per page (and the feed
+  walks at most MAX_EMPTY_MONTHS empty months). When that bound is hit the page
   may be short, even empty, with hasNextPage (hasPreviousPage backwards) true, and
   endCursor (startCursor backwards) points at the last item *read*, so following it
   continues the scan instead of reading the same items again. Repositories offering
@@ -38,12 +39,7 @@ from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from services.cursors import CursorCodec
-from services.errors import (
-    BadQueryArgumentError,
-    InputValidationError,
-    InvalidCursorError,
-    QueryForbiddenError,
-)
+from services.errors import BadQueryArgumentError, InputValidationError, QueryForbiddenError
 from services.models import Image, ImageQuery, ImageStatus, Position, SortOrder
 from services.ports import ImageRepository
 from services.validation import normalize_tags
@@ -57,7 +53,6 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "Connection",
     "Edge",
-    "InvalidCursorError",
     "ListingService",
     "TimelineReader",
     "TimelineSlice",
