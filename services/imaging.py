@@ -22,6 +22,7 @@ from PIL import Image
 
 from services.errors import InvalidImageError, UnsupportedMediaTypeError
 from services.models import CameraMetadata, ProcessedImage, Rendition
+from services.validation import ALLOWED_CONTENT_TYPES
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -40,9 +41,7 @@ __all__ = [
 ]
 
 DEFAULT_SIZES: tuple[tuple[str, int], ...] = (("thumbnail", 320), ("medium", 640), ("feed", 1080))
-ALLOWED_FORMATS = frozenset(
-    {"image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif"}
-)
+ALLOWED_FORMATS = ALLOWED_CONTENT_TYPES  # the same allowlist as createImageUpload's
 
 JPEG_QUALITY = 82
 WEBP_QUALITY = 82

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from services.access import owned_image
 from services.errors import ConflictError, StaleImageError
@@ -27,10 +28,15 @@ class UpdateService:
         description: str | None = None,
         tags: Sequence[str] | None = None,
     ) -> Image:
-        """Apply a partial change; concurrent edits merge (each re-applied on the latest)."""
-        change = validate_details(title=title, description=description, tags=tags)
+        """Apply a partial change; concurrent edits merge (each re-applied on the latest).
+
+        Access is checked before the input, so a stranger learns nothing from errors.
+        """
+        change: DetailsChange | None = None
         for _ in range(_ATTEMPTS):
             image = owned_image(self._repository.get(image_id), viewer_id)
+            if change is None:
+                change = validate_details(title=title, description=description, tags=tags)
             if image.status in (ImageStatus.DELETED, ImageStatus.REJECTED):
                 raise ConflictError(
                     f"A {image.status.value.lower()} image cannot be edited.", field=("id",)
@@ -48,8 +54,6 @@ class UpdateService:
 
 
 def _apply(image: Image, change: DetailsChange) -> Image:
-    from dataclasses import replace
-
     return replace(
         image,
         title=None if change.clear_title else (change.title or image.title),

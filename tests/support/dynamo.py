@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from infra import keys
+from infra.provisioning import ensure_table
 from infra.records import Image, ImageStatus
 
 if TYPE_CHECKING:
@@ -22,35 +22,8 @@ if TYPE_CHECKING:
 
 
 def create_table(client: DynamoDBClient, table_name: str) -> None:
-    """The single table: PK/SK, GSI1..GSI3 projecting ALL, on-demand, TTL on expiresAt."""
-    attributes = [keys.TABLE_PK, keys.TABLE_SK]
-    for partition, sort in keys.INDEXES.values():
-        attributes += [partition, sort]
-    client.create_table(
-        TableName=table_name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in attributes],
-        KeySchema=[
-            {"AttributeName": keys.TABLE_PK, "KeyType": "HASH"},
-            {"AttributeName": keys.TABLE_SK, "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": partition, "KeyType": "HASH"},
-                    {"AttributeName": sort, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, (partition, sort) in keys.INDEXES.items()
-        ],
-    )
-    client.get_waiter("table_exists").wait(TableName=table_name)
-    client.update_time_to_live(
-        TableName=table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": keys.TTL_ATTRIBUTE},
-    )
+    """The single table exactly as production provisions it (infra.provisioning)."""
+    ensure_table(client, table_name)
 
 
 @dataclass

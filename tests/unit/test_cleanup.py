@@ -7,11 +7,9 @@ compares every S3 key and every table item before and after.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,24 +17,20 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
-from PIL import Image as PILImage
 
 from infra import keys
 from infra.dynamodb import DynamoImageRepository
 from infra.errors import ObjectDeleteError
-from infra.provisioning import ensure_bucket, ensure_table
 from infra.s3 import S3ObjectStore
-from infra.settings import Settings
 from resolvers import lambda_handler
-from resolvers.bootstrap import App, build_app, set_app
+from resolvers.bootstrap import set_app
 from resolvers.logs import JsonFormatter
 from services.cleanup import DEFAULT_GRACE, CleanupReport, CleanupService
-from services.imaging import PillowImageProcessor
 from services.models import Image, ImageStatus
-from tests.support.clock import FakeClock, FakeMonotonic
+from tests.support.clock import FakeMonotonic
+from tests.support.world import Items, MotoWorld, build_moto_world, new_user
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 RETENTION_DAYS = 30
@@ -44,56 +38,12 @@ PENDING_HOURS = 24
 REJECTED_HOURS = 168
 
 
-def jpeg_bytes(width: int = 80, height: int = 60) -> bytes:
-    buffer = io.BytesIO()
-    PILImage.new("RGB", (width, height), (220, 90, 40)).save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
-JPEG = jpeg_bytes()
-Items = dict[tuple[str, str], dict[str, Any]]
-
-
-@dataclass
-class World:
-    settings: Settings
-    clock: FakeClock
-    app: App
-    session: boto3.Session
-    s3: Any  # the test's own clients, apart from the app's
-    dynamodb: Any
-    app_dynamodb: Any
-
-    @property
-    def repository(self) -> DynamoImageRepository:
-        repository = self.app.repository
-        assert isinstance(repository, DynamoImageRepository)
-        return repository
-
+class World(MotoWorld):
     def cleanup(self, **options: Any) -> CleanupService:
         """A CleanupService like the wired one, with other options or adapters."""
         options.setdefault("repository", self.repository)
         options.setdefault("store", self.app.store)
         return CleanupService(clock=self.clock, **options)
-
-    def pending(self, owner: str, *, tags: tuple[str, ...] = ()) -> Image:
-        return self.app.uploads.create_upload(
-            owner,
-            filename="upload.jpg",
-            content_type="image/jpeg",
-            size_bytes=len(JPEG),
-            tags=list(tags),
-        ).image
-
-    def staged(self, owner: str, *, data: bytes = JPEG, tags: tuple[str, ...] = ()) -> Image:
-        image = self.pending(owner, tags=tags)
-        self.app.store.write(image.staging_key, data, content_type="image/jpeg")
-        return image
-
-    def ready(self, owner: str, *, tags: tuple[str, ...] = ()) -> Image:
-        image = self.staged(owner, tags=tags)
-        assert self.app.uploads.complete_upload(owner, image.id).image.status is ImageStatus.READY
-        return self.stored(image.id)
 
     def rejected(self, owner: str) -> Image:
         image = self.staged(owner, data=b"these bytes are no image")
@@ -116,71 +66,24 @@ class World:
         self.repository.save(claimed, previous=image)
         return claimed
 
-    def stored(self, image_id: str) -> Image:
-        image = self.repository.get(image_id)
-        assert image is not None
-        return image
-
-    def s3_keys(self) -> set[str]:
-        found: set[str] = set()
-        for page in self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.settings.bucket_name
-        ):
-            found.update(entry["Key"] for entry in page.get("Contents", []))
-        return found
-
-    def table_items(self) -> Items:
-        """Every item by (PK, SK): a test-only Scan, to prove nothing else changed."""
-        found: Items = {}
-        for page in self.dynamodb.get_paginator("scan").paginate(
-            TableName=self.settings.table_name
-        ):
-            for item in page["Items"]:
-                found[(item["PK"]["S"], item["SK"]["S"])] = item
-        return found
-
 
 def build_world() -> World:
-    suffix = uuid.uuid4().hex[:12]
-    settings = Settings.from_env(
-        {
-            "PICGRAPH_TABLE_NAME": f"picgraph-cleanup-{suffix}",
-            "PICGRAPH_BUCKET_NAME": f"picgraph-cleanup-{suffix}",
-            "PICGRAPH_JWT_SECRET": "unit-test-secret-0123456789-abcdefghij",
+    return build_moto_world(
+        World,
+        name_prefix="picgraph-cleanup",
+        env={
             "PICGRAPH_DELETE_RETENTION_DAYS": str(RETENTION_DAYS),
             "PICGRAPH_PENDING_UPLOAD_HOURS": str(PENDING_HOURS),
             "PICGRAPH_REJECTED_RETENTION_HOURS": str(REJECTED_HOURS),
-            "AWS_REGION": "us-east-1",
-        }
+        },
+        own_app_clients=True,  # app_dynamodb is not the test's client (its calls are recorded)
     )
-    session = boto3.Session(region_name=settings.region)
-    s3, dynamodb, app_dynamodb = (
-        session.client("s3"),
-        session.client("dynamodb"),
-        session.client("dynamodb"),
-    )
-    ensure_table(dynamodb, settings.table_name)
-    ensure_bucket(s3, settings.bucket_name, region=settings.region)
-    clock = FakeClock()
-    processor = PillowImageProcessor(max_pixels=settings.max_pixels)
-    app = build_app(
-        settings,
-        repository=DynamoImageRepository(settings.table_name, client=app_dynamodb),
-        store=S3ObjectStore(settings.bucket_name, client=session.client("s3")),
-        clock=clock,
-        processor=lambda: processor,
-    )
-    return World(settings, clock, app, session, s3, dynamodb, app_dynamodb)
 
 
 @pytest.fixture
 def world() -> Iterator[World]:
     with mock_aws():
         yield build_world()
-
-
-def new_user(label: str = "user") -> str:
-    return f"{label}-{uuid.uuid4().hex[:8]}"
 
 
 def image_items(items: Items, *images: Image) -> Items:

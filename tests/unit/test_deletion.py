@@ -6,42 +6,26 @@ time is a FakeClock, so retention is crossed by moving the clock, not by waiting
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
-from PIL import Image as PILImage
 
 from infra import keys
-from infra.dynamodb import DynamoImageRepository
-from infra.provisioning import ensure_bucket, ensure_table
 from infra.s3 import S3ObjectStore
-from infra.settings import Settings
-from resolvers.bootstrap import App, build_app
 from services.errors import DomainError, ErrorCode
 from services.imaging import PillowImageProcessor
 from services.models import Image, ImageStatus, ProcessedImage
 from services.ports import ImageProcessor
 from services.uploads import UploadService
-from tests.support.clock import FakeClock
+from tests.support.world import MotoWorld, build_moto_world, new_user
 
 RETENTION_DAYS = 30
 OUTPUT_PREFIXES = ("images/", "thumbnails/")
-
-
-def jpeg_bytes(width: int = 96, height: int = 64) -> bytes:
-    buffer = io.BytesIO()
-    PILImage.new("RGB", (width, height), (30, 120, 200)).save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
-JPEG = jpeg_bytes()
 
 
 class HookedProcessor:
@@ -76,62 +60,8 @@ class HookedStore(S3ObjectStore):
 
 
 @dataclass
-class World:
-    settings: Settings
-    clock: FakeClock
-    app: App
-    processor: HookedProcessor
-    s3: Any
-    dynamodb: Any
-
-    @property
-    def repository(self) -> DynamoImageRepository:
-        repository = self.app.repository
-        assert isinstance(repository, DynamoImageRepository)
-        return repository
-
-    def pending(self, owner: str, *, tags: tuple[str, ...] = ()) -> Image:
-        return self.app.uploads.create_upload(
-            owner,
-            filename="photo.jpg",
-            content_type="image/jpeg",
-            size_bytes=len(JPEG),
-            title="A photo",
-            tags=list(tags),
-        ).image
-
-    def staged(self, owner: str, *, tags: tuple[str, ...] = (), data: bytes = JPEG) -> Image:
-        image = self.pending(owner, tags=tags)
-        self.app.store.write(image.staging_key, data, content_type="image/jpeg")
-        return image
-
-    def ready(self, owner: str, *, tags: tuple[str, ...] = ()) -> Image:
-        image = self.staged(owner, tags=tags)
-        completion = self.app.uploads.complete_upload(owner, image.id)
-        assert completion.error is None
-        assert completion.image.status is ImageStatus.READY
-        stored = self.repository.get(image.id)  # as stored (what every later read sees)
-        assert stored is not None
-        return stored
-
-    def s3_keys(self) -> set[str]:
-        found: set[str] = set()
-        paginator = self.s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.settings.bucket_name):
-            found.update(entry["Key"] for entry in page.get("Contents", []))
-        return found
-
-    def keys_of(self, image_id: str) -> set[str]:
-        return {key for key in self.s3_keys() if image_id in key}
-
-    def table_items(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """Every item by (PK, SK): a test-only Scan, to prove nothing else changed."""
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        paginator = self.dynamodb.get_paginator("scan")
-        for page in paginator.paginate(TableName=self.settings.table_name):
-            for item in page["Items"]:
-                found[(item["PK"]["S"], item["SK"]["S"])] = item
-        return found
+class World(MotoWorld):
+    processor: HookedProcessor  # the app's processor, whose hook a test may set
 
     def gsi1_ids(self, partition: str) -> list[str]:
         response = self.dynamodb.query(
@@ -146,38 +76,33 @@ class World:
         connection = self.app.listing.list_images(viewer, first=100, **filters)
         return [edge.image.id for edge in connection.edges]
 
+    def hooked_uploads(self) -> tuple[UploadService, HookedStore]:
+        """An UploadService like the wired one that writes through a fresh HookedStore."""
+        store = HookedStore(self.settings.bucket_name, client=self.s3)
+        uploads = UploadService(
+            repository=self.repository,
+            store=store,
+            processor=lambda: self.processor,
+            clock=self.clock,
+            settings=self.settings,
+        )
+        return uploads, store
+
 
 def build_world(**env: str) -> World:
-    suffix = uuid.uuid4().hex[:12]
-    settings = Settings.from_env(
-        {
-            "PICGRAPH_TABLE_NAME": f"picgraph-test-{suffix}",
-            "PICGRAPH_BUCKET_NAME": f"picgraph-test-{suffix}",
-            "PICGRAPH_JWT_SECRET": "unit-test-secret-0123456789-abcdefghij",
-            "PICGRAPH_DELETE_RETENTION_DAYS": str(RETENTION_DAYS),
-            "AWS_REGION": "us-east-1",
-            **env,
-        }
+    return build_moto_world(
+        World,
+        env={"PICGRAPH_DELETE_RETENTION_DAYS": str(RETENTION_DAYS), **env},
+        processor=lambda settings: HookedProcessor(
+            PillowImageProcessor(max_pixels=settings.max_pixels)
+        ),
     )
-    session = boto3.Session(region_name=settings.region)
-    dynamodb = session.client("dynamodb")
-    s3 = session.client("s3")
-    ensure_table(dynamodb, settings.table_name)
-    ensure_bucket(s3, settings.bucket_name, region=settings.region)
-    clock = FakeClock()
-    processor = HookedProcessor(PillowImageProcessor(max_pixels=settings.max_pixels))
-    app = build_app(settings, clock=clock, processor=lambda: processor, session=session)
-    return World(settings, clock, app, processor, s3, dynamodb)
 
 
 @pytest.fixture
 def world() -> Iterator[World]:
     with mock_aws():
         yield build_world()
-
-
-def new_user(label: str) -> str:
-    return f"{label}-{uuid.uuid4().hex[:8]}"
 
 
 def error_code(action: Callable[[], object]) -> ErrorCode:
@@ -335,14 +260,7 @@ def test_delete_racing_complete_upload_ends_deleted_without_orphans(
     """
     owner = new_user("owner")
     image = world.staged(owner, tags=("race",))
-    store = HookedStore(world.settings.bucket_name, client=world.s3)
-    uploads = UploadService(
-        repository=world.repository,
-        store=store,
-        processor=lambda: world.processor,
-        clock=world.clock,
-        settings=world.settings,
-    )
+    uploads, store = world.hooked_uploads()
     deletions: list[Image] = []
 
     def delete() -> None:
@@ -479,14 +397,7 @@ def test_a_stale_processor_does_not_delete_the_renditions_of_a_restorable_image(
     """
     owner = new_user("owner")
     image = world.staged(owner)
-    store = HookedStore(world.settings.bucket_name, client=world.s3)
-    processor_a = UploadService(
-        repository=world.repository,
-        store=store,
-        processor=lambda: world.processor,
-        clock=world.clock,
-        settings=world.settings,
-    )
+    processor_a, store = world.hooked_uploads()
     takeover: list[Image] = []
 
     def lease_expires_and_b_takes_over() -> None:

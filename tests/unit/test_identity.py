@@ -15,7 +15,7 @@ from resolvers.identity import (
     viewer_from_bearer,
 )
 
-SECRET = "identity-test-secret-0123456789-abcdef"
+SECRET = "identity-test-secret-0123456789-abcdef-long-enough-for-hs512-too"
 
 
 def bearer(token: str) -> str:
