@@ -123,18 +123,6 @@ class S3ObjectStore:
             CacheControl="private, max-age=31536000, immutable",
         )
 
-    def copy(self, source_key: str, target_key: str, *, content_type: str) -> None:
-        try:
-            self.client.copy_object(
-                Bucket=self.bucket,
-                Key=target_key,
-                CopySource={"Bucket": self.bucket, "Key": source_key},
-                ContentType=content_type,
-                MetadataDirective="REPLACE",
-            )
-        except ClientError as exc:
-            raise _not_found_or(exc, source_key) from exc
-
     def delete_many(self, keys: Iterable[str]) -> None:
         unique = sorted(set(keys))
         for start in range(0, len(unique), _DELETE_BATCH):

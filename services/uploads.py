@@ -178,13 +178,15 @@ class UploadService:
             processed = self._processor().process(data)
         except DomainError as error:
             return self._reject(claimed, error)
-        return self._store_and_finish(claimed, processed, size_bytes=len(data))
+        return self._store_and_finish(claimed, processed, data)
 
     def _store_and_finish(
-        self, claimed: Image, processed: ProcessedImage, *, size_bytes: int
+        self, claimed: Image, processed: ProcessedImage, data: bytes
     ) -> Completion:
         original_key = keys.original_key(claimed, processed.extension)
-        self._store.copy(claimed.staging_key, original_key, content_type=processed.content_type)
+        # The validated bytes themselves, not a copy of the staging key: the upload URL
+        # stays valid for minutes, and a second POST must never change what is served.
+        self._store.write(original_key, data, content_type=processed.content_type)
         variants = []
         for rendition in processed.renditions:
             key = keys.rendition_key(claimed, rendition.name, rendition.extension)
@@ -205,7 +207,7 @@ class UploadService:
             ready = current.evolve(
                 status=ImageStatus.READY,
                 content_type=processed.content_type,
-                size_bytes=size_bytes,
+                size_bytes=len(data),
                 width=processed.width,
                 height=processed.height,
                 checksum_sha256=processed.checksum_sha256,

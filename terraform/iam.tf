@@ -45,7 +45,7 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   # GetObject also covers HeadObject and presigned GETs; PutObject covers the
-  # presigned POST uploads (signed with this role), CopyObject targets and
+  # presigned POST uploads (signed with this role), originals and
   # renditions; DeleteObject the staging clean-up and purges.
   statement {
     sid = "ImageObjects"

@@ -104,11 +104,6 @@ class FakeStore:
     def write(self, key: str, data: bytes, *, content_type: str) -> None:
         self.objects[key] = (data, content_type)
 
-    def copy(self, source_key: str, target_key: str, *, content_type: str) -> None:
-        if source_key not in self.objects:
-            raise ObjectNotFoundError(source_key)
-        self.objects[target_key] = (self.objects[source_key][0], content_type)
-
     def delete_many(self, keys: Iterable[str]) -> None:
         for key in keys:
             self.objects.pop(key, None)

@@ -187,3 +187,21 @@ def test_staging_object_vanishing_mid_run_returns_to_pending(world: World) -> No
     assert completion.image.status is ImageStatus.PENDING_UPLOAD
     assert completion.error is not None
     assert completion.error.code is ErrorCode.UPLOAD_NOT_FOUND
+
+
+def test_a_second_post_during_processing_never_changes_the_original(world: World) -> None:
+    """GIVEN the owner POSTs other bytes to the still-valid upload URL mid-processing
+    THEN the stored original is exactly the validated bytes its checksum describes."""
+    import hashlib
+
+    first = jpeg(640, 480)
+    image_id = world.staged(data=first)
+    world.processor = Interrupting(
+        lambda: world.store.write(f"uploads/{image_id}", jpeg(10, 10), content_type="image/jpeg")
+    )
+    image = world.uploads.complete_upload("ann", image_id).image
+    assert image.original_key is not None
+    stored = world.store.objects[image.original_key][0]
+    assert stored == first
+    assert image.checksum_sha256 == hashlib.sha256(first).hexdigest()
+    assert (image.width, image.height) == (640, 480)
