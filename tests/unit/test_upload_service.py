@@ -177,12 +177,17 @@ def test_rejection_removes_the_bytes_and_remembers_why(world: World) -> None:
     )
 
 
-def test_staging_object_vanishing_mid_run_returns_to_pending(world: World) -> None:
-    """GIVEN the staging object disappears while it is processed (e.g. lifecycle expiry)
-    THEN no internal error: the image is PENDING_UPLOAD again with UPLOAD_NOT_FOUND."""
+def test_staging_object_vanishing_before_it_is_read_returns_to_pending(world: World) -> None:
+    """GIVEN the staging object disappears between its HEAD and its GET (lifecycle expiry,
+    or another run finished) THEN no internal error: PENDING_UPLOAD with UPLOAD_NOT_FOUND."""
     image_id = world.staged()
-    staging_key = f"uploads/{image_id}"
-    world.processor = Interrupting(lambda: world.store.delete_many([staging_key]))
+    real_read = world.store.read
+
+    def vanishing_read(key: str, *, max_bytes: int) -> bytes:
+        world.store.delete_many([key])
+        return real_read(key, max_bytes=max_bytes)
+
+    world.store.read = vanishing_read  # type: ignore[method-assign]
     completion = world.uploads.complete_upload("ann", image_id)
     assert completion.image.status is ImageStatus.PENDING_UPLOAD
     assert completion.error is not None
