@@ -58,17 +58,15 @@ def http_event(
     token: str | None = None,
     name: str = "apigw_http_v2_post_graphql.json",
 ) -> dict[str, Any]:
-    event = load_event(name)
+    event: dict[str, Any] = load_event(name)
     body = json.dumps({"query": query, "variables": variables or {}})
     event["body"] = body
     headers = event["headers"]
-    headers_key = "headers"
     if token is not None:
         headers["authorization" if "version" in event else "Authorization"] = f"Bearer {token}"
     headers["content-length"] = str(len(body))
     if "multiValueHeaders" in event:
         event["multiValueHeaders"] = {key: [value] for key, value in headers.items()}
-    del headers_key
     return event
 
 

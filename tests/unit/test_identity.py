@@ -80,7 +80,9 @@ def test_every_bad_token_is_refused(header: str | None, reason: str) -> None:
 def test_alg_none_is_refused() -> None:
     """GIVEN an unsigned token (alg: none) claiming to be alice THEN refused."""
     unsigned = jwt.encode(
-        {"sub": "alice", "exp": int(time.time()) + 60}, key=None, algorithm="none"
+        {"sub": "alice", "exp": int(time.time()) + 60},
+        key=None,  # type: ignore[arg-type]  # deliberately unsigned
+        algorithm="none",
     )
     with pytest.raises(AuthenticationError):
         viewer_from_bearer(bearer(unsigned), SECRET)

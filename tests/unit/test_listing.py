@@ -611,8 +611,9 @@ def test_cursor_tampering_matrix(env: Env) -> None:
     env.recorder.clear()
     for viewer, query, bad in attempts:
         for direction in ("after", "before"):
+            cursor_argument: dict[str, Any] = {direction: bad}
             with pytest.raises(InvalidCursorError, match=r"^invalid cursor$"):
-                service.list_images(viewer, **{direction: bad}, **query)
+                service.list_images(viewer, **cursor_argument, **query)
     assert env.recorder.calls == []
     assert len(attempts) > 800
 
@@ -800,8 +801,8 @@ def test_walks_return_exactly_the_filtered_sorted_set() -> None:
                 if duplicate:  # a twin at the same instant: the id decides
                     env.add(owner, moment, tags=tags, status=status)
             service = env.service()
-            status = query.get("status")
-            if status not in (None, ImageStatus.READY) and query.get("owner_id") != viewer:
+            wanted = query.get("status")
+            if wanted not in (None, ImageStatus.READY) and query.get("owner_id") != viewer:
                 with pytest.raises(QueryForbiddenError):
                     service.list_images(viewer, first=size, **query)
                 event("forbidden")

@@ -32,7 +32,7 @@ def jpeg(width: int = 800, height: int = 600) -> bytes:
 class Interrupting:
     """A real processor that lets something else happen mid-processing."""
 
-    def __init__(self, during: Callable[[], None]) -> None:
+    def __init__(self, during: Callable[[], object]) -> None:
         self._inner = PillowImageProcessor()
         self._during = during
 
