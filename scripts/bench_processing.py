@@ -6,12 +6,14 @@ Each figure is the median of N runs of "bytes in -> every rendition encoded", af
 the contenders take turns run by run, so that a busy machine slows them all alike.
 pyvips (optional, `pip install -e ".[bench]"`) is given its fastest fair pipeline: one
 shrink-on-load decode to the largest size, then each smaller size from the previous one,
-with its operation cache off so that no run reuses another's result.
+with its operation cache off so that no run reuses another's result. For a file with an
+ICC profile every contender also converts the colours to sRGB (pyvips: export_profile).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import io
 import os
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageCms, ImageDraw, ImageOps
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -81,20 +83,32 @@ def _draw_edges(picture: Image.Image) -> None:
         draw.rectangle((top, left % height, top + 300, left % height + 120), fill=colour)
 
 
-def reencoded_sample(relative: str, label: str, size: tuple[int, int] | None) -> BenchInput | None:
-    """A real photo from the samples, resized to `size` if given, saved as JPEG quality 90."""
+def reencoded_sample(
+    relative: str, label: str, size: tuple[int, int] | None, *, keep_profile: bool = False
+) -> BenchInput | None:
+    """A real photo from the samples, resized to `size` if given, saved as JPEG quality 90.
+
+    With `keep_profile`, the JPEG carries the photo's ICC profile (Display P3 for the iPhone).
+    """
     path = SAMPLES_DIR / relative
     if not path.is_file():
         return None
+    picture, icc_profile = _decoded_sample(path, size)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=90, icc_profile=icc_profile if keep_profile else None)
+    return BenchInput(label, buffer.getvalue())
+
+
+@functools.cache
+def _decoded_sample(path: Path, size: tuple[int, int] | None) -> tuple[Image.Image, bytes | None]:
     if path.suffix.lower() == ".heic":
         importlib.import_module("pillow_heif").register_heif_opener()
     with Image.open(path) as source:
         picture = source.convert("RGB")
+        icc_profile = source.info.get("icc_profile")
     if size is not None:
         picture = picture.resize(size, Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    picture.save(buffer, "JPEG", quality=90)
-    return BenchInput(label, buffer.getvalue())
+    return picture, icc_profile if isinstance(icc_profile, bytes) else None
 
 
 def sample_file(relative: str, label: str) -> BenchInput | None:
@@ -108,6 +122,12 @@ def bench_inputs() -> list[BenchInput]:
             "exif-samples/heic/IMG_5195.HEIC",
             "12 MP JPEG 3024x4032 q90 (the iPhone sample, scaled up 1.2x)",
             (3024, 4032),
+        ),
+        reencoded_sample(
+            "exif-samples/heic/IMG_5195.HEIC",
+            "12 MP JPEG 3024x4032 q90, Display P3 profile (the same, as an iPhone exports it)",
+            (3024, 4032),
+            keep_profile=True,
         ),
         # As stored, this file has corrupt entropy data that libvips refuses to decode.
         reencoded_sample(
@@ -123,10 +143,21 @@ def bench_inputs() -> list[BenchInput]:
     return [BenchInput("synthetic 4000x3000 JPEG q90, Orientation 6", synthetic_photo()), *found]
 
 
+def icc_profile_of(data: bytes) -> bytes | None:
+    with Image.open(io.BytesIO(data)) as image:
+        icc_profile = image.info.get("icc_profile")
+    return icc_profile if isinstance(icc_profile, bytes) and icc_profile else None
+
+
 def naive_pillow(data: bytes) -> list[bytes]:
-    """Full-size decode, then one resize per size from the full image."""
+    """Full-size decode (and colour conversion to sRGB), then one resize per size."""
     with Image.open(io.BytesIO(data)) as image:
         upright = ImageOps.exif_transpose(image.convert("RGB"))
+        icc_profile = image.info.get("icc_profile")
+    if icc_profile:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        srgb = ImageCms.createProfile("sRGB")
+        upright = ImageCms.profileToProfile(upright, source, srgb) or upright
     outputs = []
     for limit in LIMITS_LARGEST_FIRST:
         scale = min(1.0, limit / max(upright.size))
@@ -137,11 +168,18 @@ def naive_pillow(data: bytes) -> list[bytes]:
     return outputs
 
 
-def pyvips_pipeline(pyvips: ModuleType, threads: int) -> Callable[[bytes], list[bytes]]:
+def pyvips_pipeline(
+    pyvips: ModuleType, threads: int, *, to_srgb: bool
+) -> Callable[[bytes], list[bytes]]:
+    # Only for a file with a profile: libvips would otherwise convert sRGB to sRGB.
+    colour: dict[str, str] = {"export_profile": "srgb"} if to_srgb else {}
+
     def run(data: bytes) -> list[bytes]:
         pyvips.concurrency_set(threads)
-        # thumbnail_buffer: shrink-on-load and auto-rotation from EXIF, like ours.
-        current = pyvips.Image.thumbnail_buffer(data, LIMITS_LARGEST_FIRST[0]).copy_memory()
+        # thumbnail_buffer: shrink-on-load and auto-rotation from EXIF, like ours; with
+        # export_profile, conversion from the embedded profile after the shrink, like ours.
+        first = pyvips.Image.thumbnail_buffer(data, LIMITS_LARGEST_FIRST[0], **colour)
+        current = first.copy_memory()
         outputs = [current.jpegsave_buffer(Q=JPEG_QUALITY, keep="none")]
         for limit in LIMITS_LARGEST_FIRST[1:]:
             current = current.thumbnail_image(limit).copy_memory()
@@ -186,13 +224,14 @@ def pyvips_contenders(
     pyvips: Pyvips, data: bytes
 ) -> tuple[dict[str, Callable[[bytes], object]], str]:
     """One contender per thread count, or none and why when pyvips cannot decode the file."""
+    to_srgb = icc_profile_of(data) is not None
     try:
-        pyvips_pipeline(pyvips.module, pyvips.thread_counts[0])(data)
+        pyvips_pipeline(pyvips.module, pyvips.thread_counts[0], to_srgb=to_srgb)(data)
     except pyvips.module.Error as error:
         reason = str(error).strip().splitlines()[-1]
         return {}, f"  pyvips: cannot process this file, skipped ({reason})"
     contenders: dict[str, Callable[[bytes], object]] = {
-        f"pyvips, {threads} thread(s)": pyvips_pipeline(pyvips.module, threads)
+        f"pyvips, {threads} thread(s)": pyvips_pipeline(pyvips.module, threads, to_srgb=to_srgb)
         for threads in pyvips.thread_counts
     }
     return contenders, ""

@@ -3,6 +3,8 @@
 Pure computation on bytes, no I/O. The pipeline decodes once (JPEG at a reduced DCT scale
 when the renditions are much smaller than the original), downscales in a chain from the
 largest rendition to the smallest and applies the EXIF orientation to the small results.
+A source with a wide-gamut colour profile (Display P3, Adobe RGB...) is converted to sRGB
+once, at the largest rendition's size, before the smaller ones are derived from it.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import logging
+import re
 import string
 import struct
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
-from PIL import Image
+from PIL import Image, ImageChops, ImageCms
 
 from services.errors import InvalidImageError, UnsupportedMediaTypeError
 from services.models import CameraMetadata, ProcessedImage, Rendition
@@ -40,6 +44,8 @@ __all__ = [
     "sniff_format",
 ]
 
+logger = logging.getLogger("picgraph.imaging")
+
 DEFAULT_SIZES: tuple[tuple[str, int], ...] = (("thumbnail", 320), ("medium", 640), ("feed", 1080))
 ALLOWED_FORMATS = ALLOWED_CONTENT_TYPES  # the same allowlist as createImageUpload's
 
@@ -56,6 +62,24 @@ _TAG_ORIENTATION = 0x0112
 _TAG_DATETIME = 0x0132
 _IFD_EXIF = 0x8769
 _TAG_DATETIME_ORIGINAL = 0x9003
+_TAG_OFFSET_TIME = 0x9010  # the UTC offset of DateTime (EXIF 2.31)
+_TAG_OFFSET_TIME_ORIGINAL = 0x9011  # the UTC offset of DateTimeOriginal
+# "+HH:MM" or "-HH:MM"; real offsets run from -12:00 to +14:00.
+_UTC_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+_MAX_OFFSET = timedelta(hours=14)
+
+# Colour management: the stored values are converted from the source's ICC profile to sRGB,
+# what browsers assume for an untagged image. Relative colorimetric maps each colour that
+# sRGB can show to itself and clips the others, like a browser showing the original does.
+_SRGB_INTENT = ImageCms.Intent.RELATIVE_COLORIMETRIC
+# A profile whose transform moves no probe colour by more than this is sRGB under another
+# name (sRGB IEC61966-2.1 from cameras, for one, is off by 1 at most): no conversion then.
+_SRGB_TOLERANCE = 1
+# What ImageCms raises on an unreadable profile or one it cannot build a transform for.
+_ICC_ERRORS = (ImageCms.PyCMSError, OSError, ValueError, TypeError)
+# RGB profiles weigh 0.5-4 KB (a few LUT-based ones 100s of KB); JPEG allows 16 MB. Bigger
+# ones are ignored, so that the transform cache below stays small whatever is uploaded.
+_MAX_ICC_BYTES = 1 << 20
 
 _ORIENTATION_TRANSPOSE: dict[int, Image.Transpose] = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -220,6 +244,7 @@ class PillowImageProcessor:
     def _render(self, decoded: _Decoded, orientation: int) -> tuple[Rendition, ...]:
         """One rendition per size, smallest first, each downscaled from the next larger."""
         transpose = _ORIENTATION_TRANSPOSE.get(orientation)
+        icc_profile = decoded.image.info.get("icc_profile")  # before _working_image empties it
         current = _working_image(decoded.image)
         box = decoded.draft_box
         renditions: list[Rendition] = []
@@ -232,6 +257,8 @@ class PillowImageProcessor:
                 current = current.resize(
                     target, Image.Resampling.LANCZOS, box=box, reducing_gap=_REDUCING_GAP
                 )
+            if not renditions:  # the largest: every smaller rendition is derived from it
+                current = _to_srgb(current, icc_profile)
             box = None
             upright = current.transpose(transpose) if transpose is not None else current
             renditions.append(_encode(name, upright))
@@ -336,6 +363,61 @@ def _working_image(image: Image.Image) -> Image.Image:
     return working
 
 
+def _to_srgb(image: Image.Image, icc_profile: object) -> Image.Image:
+    """`image` (RGB or RGBA) converted from its source's ICC profile to sRGB.
+
+    Unchanged when there is no profile, when it is sRGB already or not an RGB one (grey,
+    CMYK), and when it cannot be read or used: a broken profile never fails an upload.
+    The result carries no profile: untagged is sRGB on the web.
+    """
+    if not isinstance(icc_profile, bytes) or not icc_profile:
+        return image
+    try:
+        if len(icc_profile) > _MAX_ICC_BYTES:
+            raise ValueError(f"a {len(icc_profile):,}-byte profile, more than allowed")
+        transform = _srgb_transform(icc_profile, image.mode)
+        if transform is None:
+            return image
+        converted = transform.apply(image)
+    except _ICC_ERRORS as exc:
+        logger.debug("colour profile not applied, values kept as stored: %r", exc)
+        return image
+    converted.info = {}  # apply() tags its result with the sRGB profile: renditions carry none
+    return converted
+
+
+@functools.lru_cache(maxsize=16)
+def _srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """The transform from `icc_profile` to sRGB for `mode` images; None when it is sRGB.
+
+    Cached: phones and cameras embed the same few profiles in every picture, and building
+    a transform costs more than applying it to a rendition.
+    """
+    source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+    if source.profile.xcolor_space.strip() != "RGB":
+        raise ValueError(f"a {source.profile.xcolor_space.strip()} profile on an RGB image")
+    transform = ImageCms.buildTransform(source, _srgb_profile(), mode, mode, _SRGB_INTENT)
+    probe = _colour_probe(mode)
+    moved = ImageChops.difference(transform.apply(probe), probe)
+    far = moved.point(lambda value: 255 if value > _SRGB_TOLERANCE else 0)
+    return None if far.getbbox(alpha_only=False) is None else transform
+
+
+@functools.cache
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@functools.cache
+def _colour_probe(mode: str) -> Image.Image:
+    """One pixel per colour of an 18-level grid of the RGB cube (opaque, for RGBA)."""
+    levels = range(0, 256, 15)
+    colours = [(red, green, blue, 255) for red in levels for green in levels for blue in levels]
+    probe = Image.new("RGBA", (len(colours), 1))
+    probe.putdata(colours)
+    return probe.convert(mode)
+
+
 def _encode(name: str, image: Image.Image) -> Rendition:
     buffer = io.BytesIO()
     if image.mode == "RGBA":
@@ -395,8 +477,13 @@ def _camera_metadata(exif: Image.Exif) -> CameraMetadata:
     return CameraMetadata(
         make=_clean_text(_exif_value(exif, _TAG_MAKE)),
         model=_clean_text(_exif_value(exif, _TAG_MODEL)),
-        taken_at=_parse_exif_datetime(_exif_value(exif_ifd, _TAG_DATETIME_ORIGINAL))
-        or _parse_exif_datetime(_exif_value(exif, _TAG_DATETIME)),
+        taken_at=_parse_exif_datetime(
+            _exif_value(exif_ifd, _TAG_DATETIME_ORIGINAL),
+            _exif_value(exif_ifd, _TAG_OFFSET_TIME_ORIGINAL),
+        )
+        or _parse_exif_datetime(
+            _exif_value(exif, _TAG_DATETIME), _exif_value(exif_ifd, _TAG_OFFSET_TIME)
+        ),
     )
 
 
@@ -419,16 +506,38 @@ def _clean_text(value: object) -> str | None:
     return text or None
 
 
-def _parse_exif_datetime(value: object) -> datetime | None:
-    """'YYYY:MM:DD HH:MM:SS' as UTC.
+def _parse_exif_datetime(value: object, offset: object = None) -> datetime | None:
+    """'YYYY:MM:DD HH:MM:SS' at the UTC offset `offset` ('+02:00'), as a UTC instant.
 
-    EXIF dates are the camera's local wall-clock time with no zone; picgraph stores
-    them as if they were UTC, so the shown time is the one the camera displayed.
+    EXIF dates are the camera's local wall-clock time. With its offset tag (EXIF 2.31:
+    phones and recent cameras write one) the result is the true instant. Without one, or
+    with an invalid one, the wall-clock time is stored as if it were UTC, so the time
+    shown is the one the camera displayed.
     """
     text = _clean_text(value)
     if text is None:
         return None
     try:
-        return datetime.strptime(text, "%Y:%m:%d %H:%M:%S").replace(tzinfo=UTC)
+        wall_clock = datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
+    zone = _utc_offset(offset)
+    if zone is not None:
+        try:
+            return wall_clock.replace(tzinfo=zone).astimezone(UTC)
+        except OverflowError:  # year 1 or 9999 pushed out of range: the offset is dropped
+            pass
+    return wall_clock.replace(tzinfo=UTC)
+
+
+def _utc_offset(value: object) -> timezone | None:
+    """The zone of an EXIF offset tag ('+02:00', '-05:30'); None when absent or invalid."""
+    text = _clean_text(value)
+    match = _UTC_OFFSET.fullmatch(text) if text is not None else None
+    if match is None:
+        return None
+    sign, hours, minutes = match.groups()
+    offset = timedelta(hours=int(hours), minutes=int(minutes))
+    if int(minutes) >= 60 or offset > _MAX_OFFSET:
+        return None
+    return timezone(-offset if sign == "-" else offset)

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import io
+import logging
 import random
 import struct
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, ImageStat, features
 
+from services import imaging
 from services.errors import InvalidImageError, UnsupportedMediaTypeError
 from services.imaging import (
     ALLOWED_FORMATS,
@@ -49,6 +51,30 @@ STORING_TRANSPOSE = {
 
 samples = pytest.mark.samples
 
+EXIF_IFD = 0x8769
+DATETIME = 0x0132
+DATETIME_ORIGINAL = 0x9003
+OFFSET_TIME = 0x9010
+OFFSET_TIME_ORIGINAL = 0x9011
+
+D50 = (0.9642, 1.0, 0.8249)
+# Colorants (D50-adapted, as in their ICC profiles) of Adobe RGB (1998) and of sRGB.
+ADOBE_RGB_COLORANTS = (
+    (0.60974, 0.31111, 0.01947),
+    (0.20528, 0.62567, 0.06087),
+    (0.14919, 0.06322, 0.74457),
+)
+SRGB_COLORANTS = (
+    (0.43607, 0.22249, 0.01392),
+    (0.38515, 0.71687, 0.09708),
+    (0.14307, 0.06061, 0.71410),
+)
+ADOBE_RGB_GAMMA = [563]  # one curv entry: a gamma in u8Fixed8, 563/256 = 2.2
+# Saturated colours of a wide-gamut space: sRGB can show the red one, more saturated in its
+# values; the green one is outside sRGB and can only be clipped (its red value goes to 0).
+RED_PATCH = (180, 60, 60)
+GREEN_PATCH = (60, 160, 80)
+
 
 @pytest.fixture
 def processor() -> PillowImageProcessor:
@@ -65,6 +91,12 @@ def encode(image: Image.Image, image_format: str, **options: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, image_format, **options)
     return buffer.getvalue()
+
+
+def register_heif_opener() -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
 
 
 def open_rendition(rendition: Rendition) -> Image.Image:
@@ -115,6 +147,105 @@ def closest_transpose(image: Image.Image, reference: Image.Image) -> Image.Trans
         return float(ImageStat.Stat(diff).mean[0])
 
     return min(ALL_TRANSPOSES, key=difference)
+
+
+def matrix_shaper_profile(
+    description: str, colorants: tuple[tuple[float, float, float], ...], curve: list[int]
+) -> bytes:
+    """A minimal ICC v2 RGB display profile: white point, 3 colorants, one tone curve.
+
+    `curve` is a curv tag: one entry is a gamma (u8Fixed8), more are a sampled curve.
+    """
+
+    def s15fixed16(values: tuple[float, ...]) -> bytes:
+        return b"".join(struct.pack(">i", round(value * 65536)) for value in values)
+
+    def xyz(values: tuple[float, ...]) -> bytes:
+        return b"XYZ \0\0\0\0" + s15fixed16(values)
+
+    trc = b"curv\0\0\0\0" + struct.pack(f">I{len(curve)}H", len(curve), *curve)
+    tags = [
+        (b"desc", b"text\0\0\0\0" + description.encode() + b"\0"),
+        (b"wtpt", xyz(D50)),
+        (b"rXYZ", xyz(colorants[0])),
+        (b"gXYZ", xyz(colorants[1])),
+        (b"bXYZ", xyz(colorants[2])),
+        (b"rTRC", trc),
+        (b"gTRC", trc),
+        (b"bTRC", trc),
+    ]
+    data_start = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for signature, body in tags:
+        padded = body + b"\0" * (-len(body) % 4)
+        table += signature + struct.pack(">II", data_start + len(data), len(padded))
+        data += padded
+    header = (
+        struct.pack(">I4sI", data_start + len(data), b"\0" * 4, 0x02100000)
+        + b"mntrRGB XYZ "
+        + b"\0" * 12  # creation date
+        + b"acsp"
+        + b"\0" * 28  # platform, flags, manufacturer, model, attributes, intent
+        + s15fixed16(D50)
+        + b"\0" * 48  # creator, profile id, reserved
+    )
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+def sampled_srgb_curve(entries: int = 1024) -> list[int]:
+    """The sRGB tone curve (IEC 61966-2-1) as a table, like cameras' sRGB profiles carry."""
+    curve = []
+    for index in range(entries):
+        value = index / (entries - 1)
+        linear = value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+        curve.append(round(linear * 65535))
+    return curve
+
+
+def adobe_rgb_profile() -> bytes:
+    return matrix_shaper_profile("Adobe RGB (1998)-like", ADOBE_RGB_COLORANTS, ADOBE_RGB_GAMMA)
+
+
+def two_patch_picture(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
+    """RED_PATCH on the left half, GREEN_PATCH on the right (opaque; alpha 255 in RGBA)."""
+    picture = Image.new(mode, size, RED_PATCH)
+    ImageDraw.Draw(picture).rectangle((size[0] // 2, 0, size[0], size[1]), fill=GREEN_PATCH)
+    return picture
+
+
+def patch_colours(image: Image.Image) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The RGB colours at the middle of the left and of the right half."""
+    rgb = image.convert("RGB")
+    left = rgb.getpixel((rgb.width // 4, rgb.height // 2))
+    right = rgb.getpixel((rgb.width * 3 // 4, rgb.height // 2))
+    assert isinstance(left, tuple)
+    assert isinstance(right, tuple)
+    return left, right
+
+
+def to_srgb(colour: tuple[int, int, int], icc_profile: bytes) -> tuple[int, ...]:
+    """What littleCMS makes of `colour` in the profile's space, in sRGB (relative intent)."""
+    converted = ImageCms.profileToProfile(
+        Image.new("RGB", (1, 1), colour),
+        ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)),
+        ImageCms.createProfile("sRGB"),
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+    )
+    assert converted is not None
+    pixel = converted.getpixel((0, 0))
+    assert isinstance(pixel, tuple)
+    return pixel
+
+
+def assert_close(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 3) -> None:
+    """Equal within `tolerance` per channel: JPEG and WebP do not keep flat colours exact."""
+    assert all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True)), (
+        f"{actual} is not {expected} (+/- {tolerance})"
+    )
+
+
+def mean_saturation(image: Image.Image) -> float:
+    return float(ImageStat.Stat(image.convert("HSV")).mean[1])
 
 
 def assert_no_metadata(rendition: Rendition) -> None:
@@ -231,7 +362,8 @@ def test_cameras_expose_make_model_and_capture_time(
 ) -> None:
     """GIVEN a real camera JPEG (Pentax pads its strings with spaces)
     WHEN processed
-    THEN make and model are trimmed, taken_at is DateTimeOriginal read as UTC."""
+    THEN make and model are trimmed, taken_at is DateTimeOriginal read as UTC (these
+    cameras write no UTC offset)."""
     result = process_sample(samples_dir / "exif-samples" / "cameras" / filename)
 
     assert result.metadata.make == make
@@ -269,6 +401,95 @@ def test_unparseable_capture_time_is_none_never_an_error(
     data = encode(Image.new("RGB", (40, 30)), "JPEG", exif=exif.tobytes())
 
     assert processor.process(data).metadata.taken_at is None
+
+
+def jpeg_with_dates(
+    *,
+    original: str | None = None,
+    original_offset: str | None = None,
+    digitized: str | None = None,
+    offset: str | None = None,
+) -> bytes:
+    """A small JPEG whose EXIF has the given dates and UTC offset tags."""
+    exif = Image.Exif()
+    exif_ifd = exif.get_ifd(EXIF_IFD)
+    for ifd, tag, value in (
+        (exif_ifd, DATETIME_ORIGINAL, original),
+        (exif_ifd, OFFSET_TIME_ORIGINAL, original_offset),
+        (exif, DATETIME, digitized),
+        (exif_ifd, OFFSET_TIME, offset),
+    ):
+        if value is not None:
+            ifd[tag] = value
+    return encode(Image.new("RGB", (40, 30)), "JPEG", exif=exif.tobytes())
+
+
+@pytest.mark.parametrize(
+    ("wall_clock", "offset", "expected"),
+    [
+        ("2021:04:11 15:47:53", "-05:00", datetime(2021, 4, 11, 20, 47, 53, tzinfo=UTC)),
+        ("2021:04:11 15:47:53", "+02:00", datetime(2021, 4, 11, 13, 47, 53, tzinfo=UTC)),
+        ("2021:04:11 15:47:53", "+00:00", datetime(2021, 4, 11, 15, 47, 53, tzinfo=UTC)),
+        ("2021:04:11 15:47:53", "+05:45", datetime(2021, 4, 11, 10, 2, 53, tzinfo=UTC)),
+        ("2021:01:01 03:00:00", "+14:00", datetime(2020, 12, 31, 13, 0, 0, tzinfo=UTC)),
+        ("2020:12:31 20:00:00", "-12:00", datetime(2021, 1, 1, 8, 0, 0, tzinfo=UTC)),
+    ],
+)
+def test_capture_time_with_its_utc_offset_is_the_utc_instant(
+    processor: PillowImageProcessor, wall_clock: str, offset: str, expected: datetime
+) -> None:
+    """GIVEN DateTimeOriginal with OffsetTimeOriginal (EXIF 2.31, as phones write it)
+    WHEN processed
+    THEN taken_at is that local time converted to UTC, across midnight and year ends."""
+    data = jpeg_with_dates(original=wall_clock, original_offset=offset)
+
+    taken_at = processor.process(data).metadata.taken_at
+
+    assert taken_at == expected
+    assert taken_at is not None
+    assert taken_at.utcoffset() == UTC.utcoffset(None)
+
+
+def test_each_date_takes_its_own_offset(processor: PillowImageProcessor) -> None:
+    """GIVEN DateTime with OffsetTime (its offset) and no DateTimeOriginal,
+    and then DateTimeOriginal with only OffsetTime (the offset of another date)
+    WHEN processed
+    THEN DateTime is converted with OffsetTime; DateTimeOriginal is not, read as UTC."""
+    digitized = jpeg_with_dates(digitized="2021:04:11 15:47:53", offset="+09:00")
+    mismatched = jpeg_with_dates(original="2021:04:11 15:47:53", offset="+09:00")
+
+    assert processor.process(digitized).metadata.taken_at == datetime(
+        2021, 4, 11, 6, 47, 53, tzinfo=UTC
+    )
+    assert processor.process(mismatched).metadata.taken_at == datetime(
+        2021, 4, 11, 15, 47, 53, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    "offset",
+    ["", "   :  ", "Z", "02:00", "+2:00", "+0200", "+02:00:00", "+25:00", "+14:30", "-05:60"],
+)
+def test_invalid_utc_offset_is_ignored(processor: PillowImageProcessor, offset: str) -> None:
+    """GIVEN DateTimeOriginal with an OffsetTimeOriginal not in '+HH:MM' form, or beyond
+    the real range -12:00..+14:00
+    WHEN processed
+    THEN the offset is ignored: taken_at is the wall-clock time read as UTC."""
+    data = jpeg_with_dates(original="2021:04:11 15:47:53", original_offset=offset)
+
+    taken_at = processor.process(data).metadata.taken_at
+
+    assert taken_at == datetime(2021, 4, 11, 15, 47, 53, tzinfo=UTC)
+
+
+def test_offset_pushing_the_date_out_of_range_is_ignored(
+    processor: PillowImageProcessor,
+) -> None:
+    """GIVEN 0001:01:01 00:00:00 at +02:00 (before year 1 in UTC)
+    WHEN processed THEN taken_at is read as UTC, never an error."""
+    data = jpeg_with_dates(original="0001:01:01 00:00:00", original_offset="+02:00")
+
+    assert processor.process(data).metadata.taken_at == datetime(1, 1, 1, tzinfo=UTC)
 
 
 def test_image_without_exif_has_empty_metadata(processor: PillowImageProcessor) -> None:
@@ -340,21 +561,246 @@ def test_synthetic_metadata_of_every_kind_is_stripped(
         assert_no_metadata(rendition)
 
 
+# --- colour profiles ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_adobe_rgb_colours_are_converted_to_srgb(
+    processor: PillowImageProcessor, image_format: str
+) -> None:
+    """GIVEN a 1600x1200 picture of two saturated patches tagged Adobe RGB (1998)
+    WHEN processed
+    THEN every rendition shows the patches' sRGB values, more saturated than the stored
+    ones (the green one clipped to the sRGB gamut), and carries no profile."""
+    icc_profile = adobe_rgb_profile()
+    data = encode(
+        two_patch_picture((1600, 1200)), image_format, quality=95, icc_profile=icc_profile
+    )
+    expected_red, expected_green = (
+        to_srgb(RED_PATCH, icc_profile),
+        to_srgb(GREEN_PATCH, icc_profile),
+    )
+    assert expected_red[0] > RED_PATCH[0] + 20  # the test tells a conversion apart
+    assert expected_green[0] == 0
+
+    result = processor.process(data)
+
+    for rendition in result.renditions:
+        red, green = patch_colours(open_rendition(rendition))
+        assert_close(red, expected_red)
+        assert_close(green, expected_green)
+        assert_no_metadata(rendition)
+
+
+def test_untagged_colours_are_kept(processor: PillowImageProcessor) -> None:
+    """GIVEN the same two-patch picture without a profile (sRGB by default)
+    WHEN processed THEN the renditions keep the stored values."""
+    result = processor.process(encode(two_patch_picture((1600, 1200)), "PNG"))
+
+    red, green = patch_colours(open_rendition(result.renditions[-1]))
+    assert_close(red, RED_PATCH)
+    assert_close(green, GREEN_PATCH)
+
+
+@samples
+def test_display_p3_colours_are_converted_to_srgb(
+    samples_dir: Path, processor: PillowImageProcessor
+) -> None:
+    """GIVEN the two-patch picture tagged with the iPhone sample's Display P3 profile
+    WHEN processed
+    THEN the renditions show the patches' sRGB values: red (180, 60, 60) in P3 is about
+    (196, 47, 54) in sRGB; green (60, 160, 80) is outside sRGB, clipped to about (0, 163, 69)."""
+    register_heif_opener()
+    with Image.open(samples_dir / "exif-samples" / "heic" / "IMG_5195.HEIC") as iphone:
+        icc_profile = iphone.info["icc_profile"]
+    assert b"Display P3" in icc_profile
+    data = encode(two_patch_picture((1200, 900)), "JPEG", quality=95, icc_profile=icc_profile)
+
+    red, green = patch_colours(open_rendition(processor.process(data).renditions[-1]))
+
+    assert_close(red, to_srgb(RED_PATCH, icc_profile))
+    assert_close(green, to_srgb(GREEN_PATCH, icc_profile))
+    assert_close(red, (196, 47, 54))
+    assert_close(green, (0, 163, 69))
+
+
+@samples
+def test_iphone_heic_renditions_are_converted_from_display_p3(samples_dir: Path) -> None:
+    """GIVEN the iPhone HEIC sample (Display P3)
+    WHEN processed
+    THEN its feed rendition is about as saturated as the photo converted to sRGB by
+    littleCMS, clearly more than the stored values read as sRGB would be."""
+    path = samples_dir / "exif-samples" / "heic" / "IMG_5195.HEIC"
+    feed = open_rendition(process_sample(path).renditions[-1])
+    register_heif_opener()
+    with Image.open(path) as iphone:
+        icc_profile = iphone.info["icc_profile"]
+        stored = iphone.convert("RGB").resize(feed.size, Image.Resampling.LANCZOS)
+    converted = ImageCms.profileToProfile(
+        stored,
+        ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)),
+        ImageCms.createProfile("sRGB"),
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+    )
+    assert converted is not None
+
+    assert abs(mean_saturation(feed) - mean_saturation(converted)) < 2
+    assert mean_saturation(feed) > mean_saturation(stored) + 5
+
+
+def test_transparent_picture_is_converted_and_keeps_its_alpha(
+    processor: PillowImageProcessor,
+) -> None:
+    """GIVEN an Adobe RGB PNG of the two patches with a transparent band at the top
+    WHEN processed
+    THEN the WebP renditions show the sRGB colours and keep the transparency."""
+    picture = two_patch_picture((1600, 1200), "RGBA")
+    ImageDraw.Draw(picture).rectangle((0, 0, 1599, 199), fill=(0, 0, 0, 0))
+    icc_profile = adobe_rgb_profile()
+
+    result = processor.process(encode(picture, "PNG", icc_profile=icc_profile))
+
+    for rendition in result.renditions:
+        image = open_rendition(rendition)
+        assert (image.format, image.mode) == ("WEBP", "RGBA")
+        assert image.getpixel((image.width // 2, 2))[3] == 0  # type: ignore[index]
+        red, green = patch_colours(image)
+        assert_close(red, to_srgb(RED_PATCH, icc_profile))
+        assert_close(green, to_srgb(GREEN_PATCH, icc_profile))
+        assert_no_metadata(rendition)
+
+
+@pytest.mark.parametrize(
+    "icc_profile",
+    [
+        ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
+        matrix_shaper_profile("not named after sRGB", SRGB_COLORANTS, sampled_srgb_curve()),
+    ],
+    ids=["littlecms-srgb", "srgb-under-another-name"],
+)
+def test_srgb_profiles_leave_the_renditions_byte_identical(
+    processor: PillowImageProcessor, icc_profile: bytes
+) -> None:
+    """GIVEN the two-patch picture tagged with an sRGB profile, whatever its name
+    WHEN processed
+    THEN the renditions are byte for byte those of the untagged picture (no conversion)."""
+    picture = two_patch_picture((1600, 1200))
+
+    tagged = processor.process(encode(picture, "JPEG", quality=95, icc_profile=icc_profile))
+    untagged = processor.process(encode(picture, "JPEG", quality=95))
+
+    assert [r.data for r in tagged.renditions] == [r.data for r in untagged.renditions]
+
+
+@samples
+def test_camera_srgb_profile_leaves_the_renditions_byte_identical(
+    samples_dir: Path, processor: PillowImageProcessor
+) -> None:
+    """GIVEN the two-patch picture tagged with the Canon sample's sRGB IEC61966-2.1 profile
+    WHEN processed THEN the renditions are those of the untagged picture."""
+    with Image.open(samples_dir / "exif-samples" / "cameras" / "Canon_40D.jpg") as canon:
+        icc_profile = canon.info["icc_profile"]
+    assert b"sRGB IEC61966-2.1" in icc_profile
+    picture = two_patch_picture((1600, 1200))
+
+    tagged = processor.process(encode(picture, "JPEG", quality=95, icc_profile=icc_profile))
+    untagged = processor.process(encode(picture, "JPEG", quality=95))
+
+    assert [r.data for r in tagged.renditions] == [r.data for r in untagged.renditions]
+
+
+def test_conversion_runs_once_at_the_largest_rendition_size(
+    processor: PillowImageProcessor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a 4000x3000 Adobe RGB JPEG
+    WHEN processed
+    THEN the colours are converted once, on the 1080x810 image the smaller renditions are
+    derived from (a conversion at full size would cost 15 times more)."""
+    converted_sizes: list[tuple[int, int]] = []
+    convert = imaging._to_srgb
+
+    def spy(image: Image.Image, icc_profile: object) -> Image.Image:
+        converted_sizes.append(image.size)
+        return convert(image, icc_profile)
+
+    monkeypatch.setattr(imaging, "_to_srgb", spy)
+    data = encode(two_patch_picture((4000, 3000)), "JPEG", icc_profile=adobe_rgb_profile())
+
+    result = processor.process(data)
+
+    assert converted_sizes == [(1080, 810)]
+    red, _ = patch_colours(open_rendition(result.renditions[0]))
+    assert_close(red, to_srgb(RED_PATCH, adobe_rgb_profile()))
+
+
+def test_oversized_profile_is_ignored(
+    processor: PillowImageProcessor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a profile bigger than the limit (lowered here below the Adobe RGB one's size)
+    WHEN processed THEN it is ignored like a broken one: the stored values are kept."""
+    icc_profile = adobe_rgb_profile()
+    monkeypatch.setattr(imaging, "_MAX_ICC_BYTES", len(icc_profile) - 1)
+    data = encode(two_patch_picture((1600, 1200)), "JPEG", quality=95, icc_profile=icc_profile)
+
+    red, green = patch_colours(open_rendition(processor.process(data).renditions[-1]))
+
+    assert_close(red, RED_PATCH)
+    assert_close(green, GREEN_PATCH)
+
+
+def corrupted_tag_table(icc_profile: bytes) -> bytes:
+    """The profile with every tag pointing past its end: a valid header, unreadable tags."""
+    damaged = bytearray(icc_profile)
+    for index in range(int.from_bytes(damaged[128:132], "big")):
+        entry = 132 + 12 * index
+        damaged[entry + 4 : entry + 8] = (len(icc_profile) * 4).to_bytes(4, "big")
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize(
+    "icc_profile",
+    [
+        b"not an ICC profile at all",
+        adobe_rgb_profile()[:100],
+        corrupted_tag_table(adobe_rgb_profile()),
+        ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes(),
+    ],
+    ids=["garbage", "truncated", "tags-out-of-bounds", "lab-profile-on-rgb-pixels"],
+)
+def test_unusable_profile_is_ignored_never_an_error(
+    processor: PillowImageProcessor, caplog: pytest.LogCaptureFixture, icc_profile: bytes
+) -> None:
+    """GIVEN the two-patch picture with a broken profile, or one for another colour space
+    WHEN processed
+    THEN it is processed as untagged (stored values kept), noted in a debug log line."""
+    data = encode(two_patch_picture((1600, 1200)), "JPEG", quality=95, icc_profile=icc_profile)
+
+    with caplog.at_level(logging.DEBUG, logger="picgraph.imaging"):
+        result = processor.process(data)
+
+    red, green = patch_colours(open_rendition(result.renditions[-1]))
+    assert_close(red, RED_PATCH)
+    assert_close(green, GREEN_PATCH)
+    assert any("colour profile not applied" in r.getMessage() for r in caplog.records)
+    assert all(record.levelno == logging.DEBUG for record in caplog.records)
+
+
 # --- HEIC ---------------------------------------------------------------------------------------
 
 
 @samples
 def test_iphone_heic_is_processed(samples_dir: Path) -> None:
-    """GIVEN the iPhone 11 Pro Max HEIC sample
+    """GIVEN the iPhone 11 Pro Max HEIC sample (taken 2021:04:11 15:47:53 at UTC -05:00)
     WHEN processed
-    THEN it is recognised as HEIC, read upright with its camera metadata, rendered as JPEG."""
+    THEN it is recognised as HEIC, read upright with its camera metadata, rendered as JPEG,
+    and taken_at is the UTC instant of the capture."""
     result = process_sample(samples_dir / "exif-samples" / "heic" / "IMG_5195.HEIC")
 
     assert (result.format, result.content_type, result.extension) == ("HEIF", "image/heic", "heic")
     assert (result.width, result.height) == (2566, 3313)
     assert result.metadata.make == "Apple"
     assert result.metadata.model == "iPhone 11 Pro Max"
-    assert result.metadata.taken_at == datetime(2021, 4, 11, 15, 47, 53, tzinfo=UTC)
+    assert result.metadata.taken_at == datetime(2021, 4, 11, 20, 47, 53, tzinfo=UTC)
     sizes = [(r.width, r.height, r.content_type) for r in result.renditions]
     assert sizes == [(248, 320, "image/jpeg"), (496, 640, "image/jpeg"), (836, 1080, "image/jpeg")]
 
