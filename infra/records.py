@@ -130,10 +130,3 @@ class Position:
 
     created_at: datetime
     image_id: str
-
-
-@dataclass(frozen=True)
-class ImagePage:
-    images: tuple[Image, ...]
-    has_next_page: bool
-    has_previous_page: bool

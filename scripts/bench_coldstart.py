@@ -52,19 +52,16 @@ ENV = {
 }
 
 
+def fresh_python(code: str) -> str:
+    """Run code in a new interpreter, as a new Lambda container would; its stdout."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=ENV, check=True
+    ).stdout
+
+
 def timed(code: str) -> float:
     wrapper = f"import time; t=time.perf_counter(); {code}; print(time.perf_counter()-t)"
-    samples = []
-    for _ in range(RUNS):
-        out = subprocess.run(
-            [sys.executable, "-c", wrapper],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=ENV,
-            check=True,
-        ).stdout
-        samples.append(float(out.strip().splitlines()[-1]))
+    samples = [float(fresh_python(wrapper).strip().splitlines()[-1]) for _ in range(RUNS)]
     return statistics.median(samples)
 
 
@@ -72,14 +69,7 @@ def main() -> None:
     print(f"cold-start figures, median of {RUNS} fresh interpreters ({sys.version.split()[0]}):")
     for label, code in PROBES.items():
         print(f"  {timed(code) * 1000:7.0f} ms  {label}")
-    loaded = subprocess.run(
-        [sys.executable, "-c", MODULES_PROBE],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=ENV,
-        check=True,
-    ).stdout
+    loaded = fresh_python(MODULES_PROBE)
     print(f"  heavy modules loaded by the handler import + wiring: {json.loads(loaded)}")
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from infra.records import (
     CameraMetadata,
     Image,
-    ImagePage,
     ImageQuery,
     ImageStatus,
     Position,
@@ -20,7 +19,6 @@ from infra.records import (
 __all__ = [
     "CameraMetadata",
     "Image",
-    "ImagePage",
     "ImageQuery",
     "ImageStatus",
     "Position",
