@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from infra import keys
+from infra.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -110,3 +111,18 @@ def _create_bucket(client: S3Client, bucket: str, region: str) -> None:
         # Another process created it between our check and this call.
         if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
             raise
+
+
+def provision(settings: Settings) -> dict[str, bool]:
+    """The configured table and bucket, created where missing; name -> whether created."""
+    from infra.aws import client_config, new_session
+
+    session = new_session(settings.region)
+    dynamodb = session.client("dynamodb", config=client_config())
+    s3 = session.client("s3", config=client_config(path_style=settings.custom_endpoint))
+    return {
+        f"table {settings.table_name}": ensure_table(dynamodb, settings.table_name),
+        f"bucket {settings.bucket_name}": ensure_bucket(
+            s3, settings.bucket_name, region=settings.region
+        ),
+    }

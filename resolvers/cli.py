@@ -87,25 +87,12 @@ def _export_schema(args: argparse.Namespace) -> int:
 def _bootstrap(args: argparse.Namespace) -> int:
     del args
     settings = Settings.from_env()
+    from infra.provisioning import provision
+
     created = provision(settings)
     for name, was_created in created.items():
         print(f"{name}: {'created' if was_created else 'already exists'}")
     return 0
-
-
-def provision(settings: Settings) -> dict[str, bool]:
-    from infra.aws import client_config, new_session
-    from infra.provisioning import ensure_bucket, ensure_table
-
-    session = new_session(settings.region)
-    dynamodb = session.client("dynamodb", config=client_config())
-    s3 = session.client("s3", config=client_config(path_style=settings.custom_endpoint))
-    return {
-        f"table {settings.table_name}": ensure_table(dynamodb, settings.table_name),
-        f"bucket {settings.bucket_name}": ensure_bucket(
-            s3, settings.bucket_name, region=settings.region
-        ),
-    }
 
 
 def _cleanup(args: argparse.Namespace) -> int:
@@ -130,6 +117,8 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     if emulator is not None:
+        from infra.provisioning import provision
+
         provision(settings)
     set_app(build_app(settings))
     graphql_url = f"http://{args.host}:{args.port}/graphql"

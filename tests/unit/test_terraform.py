@@ -40,7 +40,6 @@ RESERVED_ENV = re.compile(r"^(AWS_|_HANDLER$|_X_AMZN_|LAMBDA_)")
 # Code that never runs in the function, so its AWS calls need no grant.
 NOT_IN_LAMBDA: dict[str, str] = {
     "infra/provisioning.py": "creates the table and bucket for emulators (picgraph bootstrap)",
-    "resolvers/cli.py": "the developer CLI (serve, bootstrap, token, cleanup), not the function",
 }
 
 # boto3 method -> IAM actions it needs. TransactWriteItems has no action of its
