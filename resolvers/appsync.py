@@ -84,7 +84,7 @@ def resolve(
     )
     try:
         document = build_operation(
-            schema._schema,
+            schema._schema,  # graphql-core's schema: Strawberry exposes no public accessor
             parent,
             field,
             event.get("arguments") or {},
