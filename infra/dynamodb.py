@@ -10,13 +10,11 @@ from botocore.exceptions import ClientError
 
 from infra import items, keys
 from infra.errors import ImageAlreadyExistsError, StaleImageError
-from infra.records import Image, ImageQuery, ImageStatus, Position
+from infra.records import Image, ImagePage, ImageQuery, ImageStatus, Position
 
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_dynamodb import DynamoDBClient
-
-    from infra.timeline import TimelinePage
 
 
 class DynamoImageRepository:
@@ -149,20 +147,10 @@ class DynamoImageRepository:
 
     def list_page(
         self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
-    ) -> tuple[list[Image], bool]:
+    ) -> ImagePage:
         from infra.timeline import read_timeline
 
         return read_timeline(
-            self.client, self.table_name, query, limit=limit, after=after, backwards=backwards
-        )
-
-    def list_timeline(
-        self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
-    ) -> TimelinePage:
-        """list_page plus where the walk stopped, so a bound-hit page still has a cursor."""
-        from infra.timeline import read_timeline_page
-
-        return read_timeline_page(
             self.client, self.table_name, query, limit=limit, after=after, backwards=backwards
         )
 

@@ -130,3 +130,18 @@ class Position:
 
     created_at: datetime
     image_id: str
+
+
+@dataclass(frozen=True)
+class ImagePage:
+    """Up to `limit` images in walk order, whether more exist, and where to resume.
+
+    `resume_after` is the exclusive position the next page in walk order starts from:
+    the last returned image normally, the last item read when the read bound was hit
+    (then it may lie beyond the last returned image), None when nothing was returned
+    and nothing more exists.
+    """
+
+    images: tuple[Image, ...]
+    has_more: bool
+    resume_after: Position | None

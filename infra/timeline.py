@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from infra import items, keys
-from infra.records import Image, ImageQuery, ImageStatus, Position, SortOrder
+from infra.records import Image, ImagePage, ImageQuery, ImageStatus, Position, SortOrder
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -63,38 +63,7 @@ _MICROSECOND = timedelta(microseconds=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class TimelinePage:
-    """Up to `limit` images in walk order, whether more exist, and where to resume.
-
-    `resume_after` is the exclusive position the next page in walk order starts from:
-    the last returned image normally, the last item read when the Query bound was hit
-    (then it may lie beyond the last returned image), None when nothing was returned
-    and nothing more exists.
-    """
-
-    images: tuple[Image, ...]
-    has_more: bool
-    resume_after: Position | None
-
-
 def read_timeline(
-    client: DynamoDBClient,
-    table_name: str,
-    query: ImageQuery,
-    *,
-    limit: int,
-    after: Position | None,
-    backwards: bool,
-) -> tuple[list[Image], bool]:
-    """The ImageRepository.list_page contract (see services/ports.py)."""
-    page = read_timeline_page(
-        client, table_name, query, limit=limit, after=after, backwards=backwards
-    )
-    return list(page.images), page.has_more
-
-
-def read_timeline_page(
     client: DynamoDBClient,
     table_name: str,
     query: ImageQuery,
@@ -104,7 +73,7 @@ def read_timeline_page(
     backwards: bool,
     now: datetime | None = None,
     max_calls: int | None = None,
-) -> TimelinePage:
+) -> ImagePage:
     """Up to `limit` images of `query`, strictly after `after` in walk order.
 
     The walk order is query.sort, reversed when `backwards`. `query` must be validated
@@ -119,7 +88,7 @@ def read_timeline_page(
     ascending = (query.sort is SortOrder.OLDEST_FIRST) != backwards
     walk = _Walk.plan(client, table_name, query, after, ascending, now or datetime.now(UTC))
     if walk is None:
-        return TimelinePage((), False, None)
+        return ImagePage((), False, None)
     return walk.read(limit=limit, after=after, max_calls=max_calls)
 
 
@@ -226,7 +195,7 @@ class _Walk:
             )
         return cls(index=keys.GSI2, extra_tags=frozenset(), partition=None, **common)
 
-    def read(self, *, limit: int, after: Position | None, max_calls: int) -> TimelinePage:
+    def read(self, *, limit: int, after: Position | None, max_calls: int) -> ImagePage:
         partition_key, sort_key = keys.INDEXES[self.index]
         condition, values = self.key_range.condition()
         names = {"#pk": partition_key}
@@ -244,7 +213,7 @@ class _Walk:
             start_key: dict[str, Any] | None = None
             while True:
                 if calls >= max_calls or empty_calls >= MAX_EMPTY_MONTHS:
-                    return TimelinePage(tuple(matched), True, scanned or after)
+                    return ImagePage(tuple(matched), True, scanned or after)
                 call_limit = self._call_limit(
                     wanted - len(matched), previous=call_limit, read=read, matched=len(matched)
                 )
@@ -282,7 +251,7 @@ class _Walk:
                     matched.append(image)
                     if len(matched) == wanted:
                         last = matched[limit - 1] if limit else None
-                        return TimelinePage(
+                        return ImagePage(
                             tuple(matched[:limit]),
                             True,
                             None if last is None else Position(last.created_at, last.id),
@@ -292,7 +261,7 @@ class _Walk:
             if month is not None:
                 scanned = self._past_month(month)
         last = matched[-1] if matched else None
-        return TimelinePage(
+        return ImagePage(
             tuple(matched), False, None if last is None else Position(last.created_at, last.id)
         )
 

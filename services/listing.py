@@ -22,9 +22,8 @@ Pagination semantics (as GitHub implements Relay connections):
   walks at most MAX_EMPTY_MONTHS empty months). When that bound is hit the page
   may be short, even empty, with hasNextPage (hasPreviousPage backwards) true, and
   endCursor (startCursor backwards) points at the last item *read*, so following it
-  continues the scan instead of reading the same items again. Repositories offering
-  `list_timeline` (TimelineReader) report that position; with plain `list_page` the
-  cursor is the last returned item.
+  continues the scan instead of reading the same items again (the repository's
+  ImagePage.resume_after).
 - created_after / created_before must be timezone-aware (a naive datetime is a
   BadQueryArgumentError: guessing a zone would silently shift the range); both are
   strict bounds.
@@ -36,11 +35,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
 
 from services.cursors import CursorCodec
 from services.errors import BadQueryArgumentError, InputValidationError, QueryForbiddenError
-from services.models import Image, ImageQuery, ImageStatus, Position, SortOrder
+from services.models import Image, ImagePage, ImageQuery, ImageStatus, Position, SortOrder
 from services.ports import ImageRepository
 from services.validation import normalize_tags
 
@@ -54,8 +52,6 @@ __all__ = [
     "Connection",
     "Edge",
     "ListingService",
-    "TimelineReader",
-    "TimelineSlice",
     "query_binding",
 ]
 
@@ -73,35 +69,6 @@ class Connection:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
-
-
-class TimelineSlice(Protocol):
-    """One read of a timeline (infra.timeline.TimelinePage has this shape)."""
-
-    @property
-    def images(self) -> Sequence[Image]: ...
-
-    @property
-    def has_more(self) -> bool: ...
-
-    @property
-    def resume_after(self) -> Position | None: ...
-
-
-@runtime_checkable
-class TimelineReader(Protocol):
-    """An optional repository capability: list_page plus the position the scan reached."""
-
-    def list_timeline(
-        self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
-    ) -> TimelineSlice: ...
-
-
-@dataclass(frozen=True)
-class _Slice:
-    images: Sequence[Image]
-    has_more: bool
-    resume_after: Position | None
 
 
 class ListingService:
@@ -200,14 +167,8 @@ class ListingService:
 
     def _list(
         self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
-    ) -> TimelineSlice:
-        repository = self._repository
-        if isinstance(repository, TimelineReader):
-            return repository.list_timeline(query, limit=limit, after=after, backwards=backwards)
-        images, has_more = repository.list_page(
-            query, limit=limit, after=after, backwards=backwards
-        )
-        return _Slice(images, has_more, _position(images[-1]) if images else None)
+    ) -> ImagePage:
+        return self._repository.list_page(query, limit=limit, after=after, backwards=backwards)
 
     def _cursor(self, image: Image, binding: str) -> str:
         return self._encode(_position(image), binding)

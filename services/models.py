@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from infra.records import (
     CameraMetadata,
     Image,
+    ImagePage,
     ImageQuery,
     ImageStatus,
     Position,
@@ -19,6 +20,7 @@ from infra.records import (
 __all__ = [
     "CameraMetadata",
     "Image",
+    "ImagePage",
     "ImageQuery",
     "ImageStatus",
     "Position",

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from services.models import (
     Image,
+    ImagePage,
     ImageQuery,
     ImageStatus,
     Position,
@@ -55,12 +56,13 @@ class ImageRepository(Protocol):
 
     def list_page(
         self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
-    ) -> tuple[list[Image], bool]:
+    ) -> ImagePage:
         """Up to `limit` images of the query in its sort order, strictly after `after`.
 
         With backwards=True the walk is in the opposite order of query.sort (for
-        `last`/`before`); images still come back in walk order. Returns the images
-        and whether more exist beyond them.
+        `last`/`before`); images still come back in walk order. The page also says
+        whether more exist and where the next page starts (past a bounded scan's
+        last item read, which may lie beyond the last image returned).
         """
         ...
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from infra.errors import ImageAlreadyExistsError, ObjectNotFoundError, StaleImageError
 from services.models import (
     Image,
+    ImagePage,
     ImageQuery,
     ImageStatus,
     Position,
@@ -58,9 +59,9 @@ class FakeRepository:
 
     def list_page(
         self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
-    ) -> tuple[list[Image], bool]:
+    ) -> ImagePage:
         del query, limit, after, backwards
-        return [], False  # listing itself is tested against DynamoDB (moto)
+        return ImagePage((), False, None)  # listing itself is tested against DynamoDB (moto)
 
     def due_for_cleanup(
         self, status: ImageStatus, due_before: datetime, *, limit: int

@@ -23,10 +23,9 @@ from moto import mock_aws
 from infra import keys, timeline
 from infra.dynamodb import DynamoImageRepository
 from infra.records import Image, ImageStatus, Position, SortOrder
-from infra.timeline import TimelinePage, read_timeline_page
 from services.cursors import MAX_CURSOR_LENGTH, CursorCodec
 from services.errors import BadQueryArgumentError, InvalidCursorError, QueryForbiddenError
-from services.listing import Connection, ListingService, TimelineReader
+from services.listing import Connection, ListingService
 from tests.support import CallRecorder, create_table, seed_image
 
 SECRET = "listing-test-secret"
@@ -36,29 +35,6 @@ M0 = NOW.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 M1 = (M0 - timedelta(days=1)).replace(day=1)
 M2 = (M1 - timedelta(days=1)).replace(day=1)
 US = timedelta(microseconds=1)
-
-
-class TimelineRepository(DynamoImageRepository):
-    """The repository with the list_timeline capability (the scan position on a bound hit)."""
-
-    def list_timeline(
-        self, query: Any, *, limit: int, after: Position | None, backwards: bool
-    ) -> TimelinePage:
-        return read_timeline_page(
-            self.client, self.table_name, query, limit=limit, after=after, backwards=backwards
-        )
-
-
-class PlainRepository:
-    """Only the ImageRepository.list_page port (no list_timeline), delegating to the table."""
-
-    def __init__(self, inner: DynamoImageRepository) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "list_timeline":
-            raise AttributeError(name)
-        return getattr(self._inner, name)
 
 
 @dataclass
@@ -105,7 +81,7 @@ def env() -> Iterator[Env]:
 @pytest.fixture
 def timeline_env() -> Iterator[Env]:
     with mock_aws():
-        yield new_env(boto3.client("dynamodb", region_name="us-east-1"), TimelineRepository)
+        yield new_env(boto3.client("dynamodb", region_name="us-east-1"))
 
 
 def expected_ids(
@@ -670,7 +646,6 @@ def test_bound_hit_gives_a_short_page_that_resumes_at_the_scan_position(
     monkeypatch.setattr(timeline, "MAX_QUERY_CALLS", 2)
     monkeypatch.setattr(timeline, "MAX_READ_LIMIT", 3)
     env = timeline_env
-    assert isinstance(env.repository, TimelineReader)
     for minute in range(24):
         env.add(
             "alice", M1 + timedelta(minutes=minute), tags=["rare"] if minute in (2, 3, 21) else []
@@ -714,9 +689,9 @@ def test_feed_bound_on_empty_months_resumes(
     assert pages[0].end_cursor
 
 
-def test_plain_list_page_repository_gives_the_same_pages(env: Env) -> None:
-    """GIVEN a repository offering only list_page (no list_timeline)
-    WHEN walking with every filter kind
+def test_every_filter_kind_walks_to_the_reference_results(env: Env) -> None:
+    """GIVEN a mix of owners and tags
+    WHEN walking with every filter kind, both ways
     THEN the same results as the reference."""
     for minute in range(7):
         env.add(
@@ -724,7 +699,7 @@ def test_plain_list_page_repository_gives_the_same_pages(env: Env) -> None:
             M1 + timedelta(minutes=minute),
             tags=["a"] if minute % 3 else ["a", "b"],
         )
-    service = env.service(PlainRepository(env.repository))
+    service = env.service()
     for filters in (
         {},
         {"owner_id": "alice"},
