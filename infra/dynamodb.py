@@ -155,19 +155,30 @@ class DynamoImageRepository:
         )
 
     def due_for_cleanup(
-        self, status: ImageStatus, due_before: datetime, *, limit: int
+        self,
+        status: ImageStatus,
+        due_before: datetime,
+        *,
+        limit: int,
+        after: Image | None = None,
     ) -> list[Image]:
-        response = self.client.query(
-            TableName=self.table_name,
-            IndexName=keys.GSI3,
-            KeyConditionExpression="GSI3PK = :partition AND GSI3SK <= :due",
-            ExpressionAttributeValues={
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": keys.GSI3,
+            "KeyConditionExpression": "GSI3PK = :partition AND GSI3SK <= :due",
+            "ExpressionAttributeValues": {
                 ":partition": {"S": keys.cleanup_partition(status)},
                 # '~' sorts after every id character: include items due exactly now.
                 ":due": {"S": f"{keys.format_instant(due_before)}#~"},
             },
-            Limit=limit,
-        )
+            "Limit": limit,
+        }
+        if after is not None:
+            # Resume past an index entry (it may have been purged since: that is fine).
+            request["ExclusiveStartKey"] = items.serialize(
+                {**keys.image_key(after.id), **keys.cleanup_index_key(after)}
+            )
+        response = self.client.query(**request)
         return [items.from_item(item) for item in response.get("Items", [])]
 
     def _transact(self, writes: list[Any]) -> None:

@@ -97,9 +97,17 @@ def index_attributes(image: Image) -> dict[str, str]:
         attributes["GSI2PK"] = feed_partition(feed_bucket(image.created_at))
         attributes["GSI2SK"] = sort_key
     if image.status in CLEANUP_STATUSES and image.cleanup_after is not None:
-        attributes["GSI3PK"] = cleanup_partition(image.status)
-        attributes["GSI3SK"] = f"{format_instant(image.cleanup_after)}#{image.id}"
+        attributes.update(cleanup_index_key(image))
     return attributes
+
+
+def cleanup_index_key(image: Image) -> dict[str, str]:
+    """Where an image sits in the cleanup index (GSI3): its partition and due-time sort key."""
+    assert image.cleanup_after is not None
+    return {
+        "GSI3PK": cleanup_partition(image.status),
+        "GSI3SK": f"{format_instant(image.cleanup_after)}#{image.id}",
+    }
 
 
 def tag_index_attributes(image: Image, tag: str) -> dict[str, str]:

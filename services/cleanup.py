@@ -24,10 +24,12 @@ second conditional delete finds nothing to delete. A lost condition (StaleImageE
 the image changed since it was read) skips the image and counts it.
 
 A run works in batches of `batch_size` within `time_budget_seconds` (below the Lambda
-timeout), then stops; purged images leave the index, so the next run simply continues
-where this one stopped. Images are purged only when due `grace` ago (default five
-minutes): restore is allowed until `cleanup_after`, so clocks a little apart on two
-Lambda instances (far less than the grace) never let a restore and a purge overlap.
+timeout), then stops. Within a run each status is read forwards from the last index
+entry handled, so an image skipped or failed is not read again until the next run;
+purged images leave the index, so the next run simply continues where this one
+stopped. Images are purged only when due `grace` ago (default five minutes): restore is
+allowed until `cleanup_after`, so clocks a little apart on two Lambda instances (far
+less than the grace) never let a restore and a purge overlap.
 """
 
 from __future__ import annotations
@@ -47,9 +49,6 @@ logger = logging.getLogger("picgraph.cleanup")
 
 DEFAULT_GRACE = timedelta(minutes=5)
 """How long after cleanup_after an image is purged (separates purge from a late restore)."""
-
-MAX_WINDOW = 1000
-"""The most index entries one Query reads per status (skipped entries stay in the index)."""
 
 _ORDER = (ImageStatus.DELETED, ImageStatus.REJECTED, ImageStatus.PENDING_UPLOAD)
 
@@ -146,21 +145,15 @@ class CleanupService:
         """Handle one batch of `status`; False when this run has nothing more of it to do."""
         if self._out_of_time(run):
             return False
-        window = self._batch_size + run.left[status]
-        if window > MAX_WINDOW:
-            run.report.remaining = True  # too much left behind in the index: next run
-            return False
-        batch = self._repository.due_for_cleanup(status, run.due_before, limit=window)
-        fresh = [image for image in batch if image.id not in run.seen]
-        if not fresh:
-            return False  # nothing due beyond what this run already handled
-        for candidate in fresh:
+        batch = self._repository.due_for_cleanup(
+            status, run.due_before, limit=self._batch_size, after=run.reached.get(status)
+        )
+        for candidate in batch:
             if self._out_of_time(run):
                 return False
-            run.seen.add(candidate.id)
-            if not self._purge_one(candidate, status, run.due_before, run.report):
-                run.left[status] += 1
-        return len(batch) == window  # a short page: the Query reached the end of what is due
+            run.reached[status] = candidate  # the index entry, as read: where to resume
+            self._purge_one(candidate, status, run.due_before, run.report)
+        return len(batch) == self._batch_size  # a short page: nothing more is due
 
     def _out_of_time(self, run: _Run) -> bool:
         if self._monotonic() >= run.deadline:
@@ -170,21 +163,21 @@ class CleanupService:
 
     def _purge_one(
         self, candidate: Image, status: ImageStatus, due_before: datetime, report: CleanupReport
-    ) -> bool:
-        """Purge one image; False when it stays in the index (skipped, failed, dry run)."""
+    ) -> None:
+        """Purge one image, or count why it stays (skipped, failed, dry run)."""
         image = self._repository.get(candidate.id)
         if image is None:
-            return True  # purged meanwhile (another run, or the pending-upload TTL)
+            return  # purged meanwhile (another run, or the pending-upload TTL)
         if not _due(image, status, due_before):
             # Restored, claimed for processing, or changed otherwise since the index
             # was read: not ours to purge any more.
             report.skipped_conflicts += 1
-            return False
+            return
         keys = image.stored_keys()
         if report.dry_run:
             report.count_purged(status)
             report.objects_deleted += len(keys)
-            return False
+            return
         try:
             self._store.delete_many(keys)  # first: an interruption leaves the item to retry
         except ObjectDeleteError as exc:
@@ -193,15 +186,14 @@ class CleanupService:
                 "cleanup could not delete objects",
                 extra={"image_id": image.id, "keys": exc.keys},
             )
-            return False
+            return
         report.objects_deleted += len(keys)
         try:
             self._repository.delete(image)
         except StaleImageError:
             report.skipped_conflicts += 1
-            return False
+            return
         report.count_purged(status)
-        return True
 
 
 @dataclass
@@ -213,12 +205,9 @@ class _Run:
     deadline: float
     started: float = field(default_factory=time.monotonic)
     out_of_time: bool = False
-    # Every id this run handled: the index is eventually consistent and may list a
-    # purged image again for a moment; an image is handled at most once per run.
-    seen: set[str] = field(default_factory=set)
-    # How many handled images stay in the index (skipped, failed, dry run) per status:
-    # the next Query of that status reads that many more entries to get past them.
-    left: dict[ImageStatus, int] = field(default_factory=lambda: dict.fromkeys(_ORDER, 0))
+    # Per status, the last index entry handled: each Query resumes past it, so an image
+    # is handled at most once per run (skipped and failed ones wait for the next run).
+    reached: dict[ImageStatus, Image] = field(default_factory=dict)
 
     def timing(self) -> dict[str, float]:
         return {"duration_ms": round((time.monotonic() - self.started) * 1000, 1)}

@@ -67,9 +67,15 @@ class ImageRepository(Protocol):
         ...
 
     def due_for_cleanup(
-        self, status: ImageStatus, due_before: datetime, *, limit: int
+        self,
+        status: ImageStatus,
+        due_before: datetime,
+        *,
+        limit: int,
+        after: Image | None = None,
     ) -> list[Image]:
-        """Images in `status` whose cleanup_after is at or before `due_before`."""
+        """Images in `status` whose cleanup_after is at or before `due_before`, soonest
+        due first, starting past the index entry of `after` (an earlier result)."""
         ...
 
 

@@ -64,14 +64,23 @@ class FakeRepository:
         return ImagePage((), False, None)  # listing itself is tested against DynamoDB (moto)
 
     def due_for_cleanup(
-        self, status: ImageStatus, due_before: datetime, *, limit: int
+        self,
+        status: ImageStatus,
+        due_before: datetime,
+        *,
+        limit: int,
+        after: Image | None = None,
     ) -> list[Image]:
         due = [
             image
             for image in self.images.values()
             if image.status is status and image.cleanup_after and image.cleanup_after <= due_before
         ]
-        return sorted(due, key=lambda image: (image.cleanup_after, image.id))[:limit]
+        ordered = sorted(due, key=lambda image: (image.cleanup_after, image.id))
+        if after is not None:
+            start = (after.cleanup_after, after.id)
+            ordered = [image for image in ordered if (image.cleanup_after, image.id) > start]
+        return ordered[:limit]
 
 
 class FakeStore:

@@ -343,9 +343,14 @@ class RacingRepository(DynamoImageRepository):
         super().delete(image)
 
     def due_for_cleanup(
-        self, status: ImageStatus, due_before: datetime, *, limit: int
+        self,
+        status: ImageStatus,
+        due_before: datetime,
+        *,
+        limit: int,
+        after: Image | None = None,
     ) -> list[Image]:
-        found = super().due_for_cleanup(status, due_before, limit=limit)
+        found = super().due_for_cleanup(status, due_before, limit=limit, after=after)
         if self.after_query is not None and found:
             hook, self.after_query = self.after_query, None
             hook(found)
