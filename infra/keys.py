@@ -30,8 +30,13 @@ IMAGE_SK = "IMAGE"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
 FEED_BOUNDS_KEY = {TABLE_PK: "FEED", TABLE_SK: "BOUNDS"}
 
-# Statuses the cleanup job looks for (through GSI3).
-CLEANUP_STATUSES = (ImageStatus.PENDING_UPLOAD, ImageStatus.REJECTED, ImageStatus.DELETED)
+# Statuses the cleanup job looks for (through GSI3), due at Image.cleanup_due_at.
+CLEANUP_STATUSES = (
+    ImageStatus.PENDING_UPLOAD,
+    ImageStatus.PROCESSING,
+    ImageStatus.REJECTED,
+    ImageStatus.DELETED,
+)
 
 
 def format_instant(moment: datetime) -> str:
@@ -96,17 +101,18 @@ def index_attributes(image: Image) -> dict[str, str]:
     if image.status is ImageStatus.READY:
         attributes["GSI2PK"] = feed_partition(feed_bucket(image.created_at))
         attributes["GSI2SK"] = sort_key
-    if image.status in CLEANUP_STATUSES and image.cleanup_after is not None:
+    if image.status in CLEANUP_STATUSES and image.cleanup_due_at is not None:
         attributes.update(cleanup_index_key(image))
     return attributes
 
 
 def cleanup_index_key(image: Image) -> dict[str, str]:
     """Where an image sits in the cleanup index (GSI3): its partition and due-time sort key."""
-    assert image.cleanup_after is not None
+    due = image.cleanup_due_at
+    assert due is not None
     return {
         "GSI3PK": cleanup_partition(image.status),
-        "GSI3SK": f"{format_instant(image.cleanup_after)}#{image.id}",
+        "GSI3SK": f"{format_instant(due)}#{image.id}",
     }
 
 
@@ -117,13 +123,56 @@ def tag_index_attributes(image: Image, tag: str) -> dict[str, str]:
     }
 
 
+# Every S3 key an image may ever own is derivable from its id and createdAt alone (see
+# object_keys): a crash between an S3 write and the DynamoDB write that would record the
+# key can then never leave an object nobody can find. Adding a format or a rendition
+# means adding it here; original_key and rendition_key refuse anything not listed.
+ORIGINAL_EXTENSIONS = ("jpg", "png", "gif", "webp", "heic", "heif", "avif")
+RENDITION_EXTENSIONS = ("jpg", "webp", "avif", "png")
+RENDITION_SUFFIXES = {"thumbnail": "thumb", "medium": "medium", "feed": "feed"}
+
+
+class UnknownObjectKeyError(ValueError):
+    """A key outside the layout object_keys enumerates (it could be orphaned by a crash)."""
+
+
 def original_key(image: Image, extension: str) -> str:
+    if extension not in ORIGINAL_EXTENSIONS:
+        raise UnknownObjectKeyError(f"no original key layout for extension {extension!r}")
     return f"images/{image.created_at:%Y}/{image.created_at:%m}/{image.id}.{extension}"
 
 
 def rendition_key(image: Image, name: str, extension: str) -> str:
-    suffix = "thumb" if name == "thumbnail" else name
+    suffix = RENDITION_SUFFIXES.get(name)
+    if suffix is None or extension not in RENDITION_EXTENSIONS:
+        raise UnknownObjectKeyError(f"no rendition key layout for {name!r} as {extension!r}")
     return f"thumbnails/{image.created_at:%Y}/{image.created_at:%m}/{image.id}_{suffix}.{extension}"
+
+
+def object_keys(image: Image) -> tuple[str, ...]:
+    """Every S3 key this image may own, whatever was (or was not) recorded on its item.
+
+    The staging key, the original in every allowed format, each rendition in every
+    rendition format, and the keys the item references. Every deletion path (purge,
+    reject, a lost or taken-over processing run, cleaning up after READY) deletes from
+    this list, so an object written by a run that crashed before recording it, or by an
+    earlier run that ended in another format, is always removed.
+    """
+    candidates = [image.staging_key]
+    candidates.extend(original_key(image, extension) for extension in ORIGINAL_EXTENSIONS)
+    candidates.extend(
+        rendition_key(image, name, extension)
+        for name in RENDITION_SUFFIXES
+        for extension in RENDITION_EXTENSIONS
+    )
+    candidates.extend(image.stored_keys())
+    return tuple(dict.fromkeys(candidates))
+
+
+def unreferenced_keys(image: Image) -> tuple[str, ...]:
+    """object_keys the image's current state does not serve: safe to delete once it is READY."""
+    referenced = set(image.stored_keys()) - {image.staging_key}
+    return tuple(key for key in object_keys(image) if key not in referenced)
 
 
 def image_id_from_staging_key(key: str) -> str | None:

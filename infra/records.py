@@ -77,6 +77,14 @@ class Image:
         return f"uploads/{self.id}"
 
     @property
+    def cleanup_due_at(self) -> datetime | None:
+        """When the cleanup job may act: a PROCESSING image when its lease expires (its
+        processor died), any other state at cleanup_after."""
+        if self.status is ImageStatus.PROCESSING:
+            return self.processing_until
+        return self.cleanup_after
+
+    @property
     def is_public(self) -> bool:
         return self.status is ImageStatus.READY
 
@@ -84,7 +92,11 @@ class Image:
         return self.is_public or (viewer_id is not None and viewer_id == self.owner_id)
 
     def stored_keys(self) -> tuple[str, ...]:
-        """Every S3 key this image may own (staging, original, renditions)."""
+        """The S3 keys the item references (staging, original, renditions).
+
+        Not necessarily every key the image owns: infra.keys.object_keys lists those,
+        including objects a crashed run wrote before it could record them.
+        """
         keys = [self.staging_key]
         if self.original_key:
             keys.append(self.original_key)

@@ -1,6 +1,6 @@
 """The cleanup job: purge what nobody may see any more (scheduled, and `picgraph cleanup`).
 
-Three kinds of work, each found only through the cleanup index (GSI3, a Query per
+Four kinds of work, each found only through the cleanup index (GSI3, a Query per
 status sorted by due time, never a Scan; see infra/keys.py):
 
   DELETED         soft-deleted images past their retention: original, every rendition,
@@ -8,8 +8,14 @@ status sorted by due time, never a Scan; see infra/keys.py):
   PENDING_UPLOAD  abandoned uploads past cleanup_after (created + PENDING_UPLOAD_HOURS,
                   far beyond the upload URL's lifetime): staging object and item
   REJECTED        rejected uploads past cleanup_after: staging object (if any) and item
+  PROCESSING      runs that died, due when their lease expired: back to PENDING_UPLOAD
+                  (one conditional write, no S3 call) while the abandoned-upload window
+                  (cleanup_after) lasts, so the owner can complete again; purged like an
+                  abandoned upload once it is over
 
-PROCESSING and READY images are never in the cleanup index, so they are never purged.
+The S3 keys removed are always keys.object_keys(image): every key the image may own,
+also those a crashed processing run wrote before it could record them. READY images are
+never in the cleanup index, so they are never purged.
 
 Per image the order is fixed, for crash safety and for concurrent runs:
 
@@ -40,6 +46,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from infra import keys
 from infra.errors import ObjectDeleteError
 from services.errors import StaleImageError
 from services.models import Image, ImageStatus
@@ -50,7 +57,12 @@ logger = logging.getLogger("picgraph.cleanup")
 DEFAULT_GRACE = timedelta(minutes=5)
 """How long after cleanup_after an image is purged (separates purge from a late restore)."""
 
-_ORDER = (ImageStatus.DELETED, ImageStatus.REJECTED, ImageStatus.PENDING_UPLOAD)
+_ORDER = (
+    ImageStatus.DELETED,
+    ImageStatus.REJECTED,
+    ImageStatus.PENDING_UPLOAD,
+    ImageStatus.PROCESSING,
+)
 
 
 @dataclass
@@ -62,12 +74,16 @@ class CleanupReport:
     (or its per-run window) before it saw the end of the due work: the next run
     continues. failed counts images whose S3 objects could not all be deleted; they stay
     due and are retried by the next run. With two runs at once both may count the same
-    image.
+    image. released_processing counts PROCESSING images whose processor died, returned
+    to PENDING_UPLOAD; purged_processing those purged because the abandoned-upload
+    window was over too.
     """
 
     purged_deleted: int = 0
     purged_pending: int = 0
     purged_rejected: int = 0
+    purged_processing: int = 0
+    released_processing: int = 0
     objects_deleted: int = 0
     skipped_conflicts: int = 0
     failed: int = 0
@@ -76,7 +92,12 @@ class CleanupReport:
 
     @property
     def purged(self) -> int:
-        return self.purged_deleted + self.purged_pending + self.purged_rejected
+        return (
+            self.purged_deleted
+            + self.purged_pending
+            + self.purged_rejected
+            + self.purged_processing
+        )
 
     def as_dict(self) -> dict[str, int | bool]:
         return asdict(self)
@@ -86,6 +107,8 @@ class CleanupReport:
             self.purged_deleted += 1
         elif status is ImageStatus.PENDING_UPLOAD:
             self.purged_pending += 1
+        elif status is ImageStatus.PROCESSING:
+            self.purged_processing += 1
         else:
             self.purged_rejected += 1
 
@@ -173,13 +196,16 @@ class CleanupService:
             # was read: not ours to purge any more.
             report.skipped_conflicts += 1
             return
-        keys = image.stored_keys()
+        if status is ImageStatus.PROCESSING and not _due_for_purge(image, due_before):
+            self._release(image, report)
+            return
+        owned = keys.object_keys(image)
         if report.dry_run:
             report.count_purged(status)
-            report.objects_deleted += len(keys)
+            report.objects_deleted += len(owned)
             return
         try:
-            self._store.delete_many(keys)  # first: an interruption leaves the item to retry
+            self._store.delete_many(owned)  # first: an interruption leaves the item to retry
         except ObjectDeleteError as exc:
             report.failed += 1
             logger.warning(
@@ -187,13 +213,34 @@ class CleanupService:
                 extra={"image_id": image.id, "keys": exc.keys},
             )
             return
-        report.objects_deleted += len(keys)
+        report.objects_deleted += len(owned)
         try:
             self._repository.delete(image)
         except StaleImageError:
             report.skipped_conflicts += 1
             return
         report.count_purged(status)
+
+    def _release(self, image: Image, report: CleanupReport) -> None:
+        """A dead run's image back to PENDING_UPLOAD, so that its owner can complete again.
+
+        One conditional write and no S3 call: the owner may be completing (taking over
+        the expired lease) at this very moment, and what the dead run wrote is removed
+        by whichever run ends the image's processing (keys.object_keys), or by the purge.
+        """
+        if report.dry_run:
+            report.released_processing += 1
+            return
+        released = image.evolve(
+            status=ImageStatus.PENDING_UPLOAD, processing_until=None, updated_at=self._clock.now()
+        )
+        try:
+            self._repository.save(released, previous=image)
+        except StaleImageError:
+            report.skipped_conflicts += 1
+            return
+        report.released_processing += 1
+        logger.info("released a dead processing run", extra={"image_id": image.id})
 
 
 @dataclass
@@ -214,8 +261,10 @@ class _Run:
 
 
 def _due(image: Image, status: ImageStatus, due_before: datetime) -> bool:
-    return (
-        image.status is status
-        and image.cleanup_after is not None
-        and image.cleanup_after <= due_before
-    )
+    due_at = image.cleanup_due_at
+    return image.status is status and due_at is not None and due_at <= due_before
+
+
+def _due_for_purge(image: Image, due_before: datetime) -> bool:
+    """Past its cleanup_after (for PROCESSING: the abandoned-upload window is over too)."""
+    return image.cleanup_after is None or image.cleanup_after <= due_before

@@ -22,6 +22,7 @@ from services.errors import (
     DomainError,
     ErrorCode,
     ImageAlreadyExistsError,
+    InvalidImageError,
     StaleImageError,
     UploadNotFoundError,
     UploadTooLargeError,
@@ -34,6 +35,7 @@ from services.validation import UploadRequest, validate_upload
 logger = logging.getLogger("picgraph.uploads")
 
 _FINALIZE_ATTEMPTS = 3
+EMPTY_UPLOAD_MESSAGE = "The uploaded file is empty."
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,10 @@ class UploadService:
             image.processing_until is None or image.processing_until > now
         ):
             return Completion(image)
+        if image.cleanup_after is not None and image.cleanup_after <= now:
+            # Abandoned: the cleanup job purges it (every key it may own) a grace period
+            # from now, so no run may start writing keys for it any more.
+            return Completion(image, _expired_error())
         lease = now + timedelta(seconds=self._settings.processing_lease_seconds)
         claimed = image.evolve(
             status=ImageStatus.PROCESSING, processing_until=lease, updated_at=now
@@ -173,7 +179,14 @@ class UploadService:
                     f"The uploaded file is {staged.size_bytes} bytes; at most {limit} are allowed."
                 ),
             )
-        data = self._store.read(claimed.staging_key, max_bytes=limit)
+        data = (
+            b""
+            if staged.size_bytes == 0
+            else self._store.read(claimed.staging_key, max_bytes=limit)
+        )
+        if not data:
+            # S3 answers a ranged GET of an empty object with InvalidRange: never ask.
+            return self._reject(claimed, InvalidImageError(EMPTY_UPLOAD_MESSAGE))
         try:
             processed = self._processor().process(data)
         except DomainError as error:
@@ -227,22 +240,30 @@ class UploadService:
                 assert latest is not None
                 current = latest  # e.g. the owner edited the title meanwhile: keep it
                 continue
-            self._store.delete_many([claimed.staging_key])
+            # The staging object, and whatever an earlier run wrote in another format
+            # (it crashed, or lost its lease, before it could record its keys).
+            self._store.delete_many(keys.unreferenced_keys(ready))
             return Completion(ready)
         raise ConflictError("The image kept changing while it was processed; try again.")
 
     def _abandon(self, claimed: Image, latest: Image | None, written: Sequence[str]) -> Completion:
         """Someone else decided this image's fate meanwhile (deleted, rejected, took over).
 
-        Only a deleted, rejected or purged image gives up its files, and never those
-        the stored image still references: another run that took over the lease
-        wrote the same keys, and a restorable image needs them.
+        A deleted, rejected or purged image gives up every key it may own
+        (keys.object_keys), never those the stored image still references: a
+        restorable image needs them. An image another run finished (READY) loses only
+        what this run wrote and the finished one does not serve (another format).
+        Released or re-claimed, it is left alone: whichever run ends its processing
+        removes every stale key then.
         """
         if latest is None or latest.status in (ImageStatus.DELETED, ImageStatus.REJECTED):
-            kept = set() if latest is None else set(latest.stored_keys()) - {latest.staging_key}
-            self._store.delete_many(
-                [key for key in (*written, claimed.staging_key) if key not in kept]
-            )
+            current = latest or claimed
+            kept = set(current.stored_keys()) - {current.staging_key} if latest else set()
+            owned = (*keys.object_keys(current), *written)
+            self._store.delete_many([key for key in owned if key not in kept])
+        elif latest.status is ImageStatus.READY:
+            kept = set(latest.stored_keys())
+            self._store.delete_many([key for key in written if key not in kept])
         return Completion(latest or claimed)
 
     def _release_missing(self, claimed: Image) -> Completion:
@@ -257,19 +278,36 @@ class UploadService:
         return Completion(current, error if current is released else None)
 
     def _reject(self, claimed: Image, error: DomainError) -> Completion:
-        now = self._clock.now()
-        rejected = claimed.evolve(
-            status=ImageStatus.REJECTED,
-            rejection_code=error.code.value,
-            rejection_message=error.message,
-            processing_until=None,
-            cleanup_after=now + timedelta(hours=self._settings.rejected_retention_hours),
-            updated_at=now,
-        )
-        self._store.delete_many([claimed.staging_key])
-        current = self._save_or_current(rejected, claimed)
-        logger.info("upload rejected", extra={"image_id": claimed.id, "reason": error.code.value})
-        return Completion(current, error if current is rejected else None)
+        """REJECTED first, then every key it may own goes (the staging bytes, and any
+        output of an earlier run that crashed): a crash in between leaves a REJECTED
+        item that the purge cleans completely, and a lost condition removes nothing
+        another run may still need."""
+        current = claimed
+        for _ in range(_FINALIZE_ATTEMPTS):
+            now = self._clock.now()
+            rejected = current.evolve(
+                status=ImageStatus.REJECTED,
+                rejection_code=error.code.value,
+                rejection_message=error.message,
+                processing_until=None,
+                cleanup_after=now + timedelta(hours=self._settings.rejected_retention_hours),
+                updated_at=now,
+            )
+            try:
+                self._repository.save(rejected, previous=current)
+            except StaleImageError:
+                latest = self._repository.get(claimed.id)
+                if not _still_ours(latest, claimed):
+                    return self._abandon(claimed, latest, ())
+                assert latest is not None
+                current = latest  # edited meanwhile: keep the edit
+                continue
+            self._store.delete_many(keys.object_keys(rejected))
+            logger.info(
+                "upload rejected", extra={"image_id": claimed.id, "reason": error.code.value}
+            )
+            return Completion(rejected, error)
+        raise ConflictError("The image kept changing while it was processed; try again.")
 
     def _save_or_current(self, image: Image, previous: Image) -> Image:
         try:
@@ -307,6 +345,12 @@ def _still_ours(latest: Image | None, claimed: Image) -> bool:
         latest is not None
         and latest.status is ImageStatus.PROCESSING
         and latest.processing_until == claimed.processing_until
+    )
+
+
+def _expired_error() -> DomainError:
+    return UploadNotFoundError(
+        "This upload has expired and will be removed; create a new upload.", field=("id",)
     )
 
 

@@ -7,6 +7,7 @@ compares every S3 key and every table item before and after.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
+from PIL import Image as PILImage
 
 from infra import keys
 from infra.dynamodb import DynamoImageRepository
@@ -28,6 +30,7 @@ from resolvers import lambda_handler
 from resolvers.bootstrap import set_app
 from resolvers.logs import JsonFormatter
 from services.cleanup import DEFAULT_GRACE, CleanupReport, CleanupService
+from services.errors import ErrorCode
 from services.models import Image, ImageStatus
 from tests.support.clock import FakeMonotonic
 from tests.support.world import Items, MotoWorld, build_moto_world, new_user
@@ -57,14 +60,20 @@ class World(MotoWorld):
         self.app.deletion.delete_image(owner, image.id)
         return self.stored(image.id)
 
-    def stuck_processing(self, owner: str) -> Image:
-        """An upload claimed by a processor that died (its lease long expired)."""
+    def stuck_processing(self, owner: str, *, lease: timedelta = timedelta(minutes=2)) -> Image:
+        """An upload claimed by a processor that died, its lease ending `lease` from now."""
         image = self.staged(owner)
         claimed = image.evolve(
-            status=ImageStatus.PROCESSING, processing_until=self.clock.now() + timedelta(minutes=2)
+            status=ImageStatus.PROCESSING, processing_until=self.clock.now() + lease
         )
         self.repository.save(claimed, previous=image)
         return claimed
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("RGBA", (40, 30), (200, 10, 10, 128)).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def build_world() -> World:
@@ -105,7 +114,7 @@ class Seeded:
 
     @property
     def due_keys(self) -> set[str]:
-        return {key for image in self.due.values() for key in image.stored_keys()}
+        return {key for image in self.due.values() for key in keys.object_keys(image)}
 
 
 def seed_every_kind(world: World) -> Seeded:
@@ -115,8 +124,9 @@ def seed_every_kind(world: World) -> Seeded:
     seeded.due["deleted long ago"] = world.deleted(owner, tags=("alpha", "beta"))
     seeded.due["pending old"] = world.staged(owner)
     seeded.due["rejected old"] = world.rejected(owner)
-    seeded.kept["processing old"] = world.stuck_processing(owner)
+    seeded.due["processing old"] = world.stuck_processing(owner)
     world.clock.advance(days=RETENTION_DAYS + 1)
+    seeded.kept["processing live"] = world.stuck_processing(owner)
     seeded.kept["deleted recently"] = world.deleted(owner, tags=("alpha",))
     seeded.kept["ready"] = world.ready(owner, tags=("alpha",))
     seeded.kept["pending fresh"] = world.staged(owner)
@@ -142,11 +152,13 @@ def assert_purged(world: World, seeded: Seeded, keys_before: set[str], items_bef
 def test_purge_removes_exactly_the_due_objects_and_items(world: World) -> None:
     """
     GIVEN images deleted long ago and recently, READY ones, old and fresh pending uploads,
-          old and fresh rejected uploads, and a PROCESSING one whose processor died
+          old and fresh rejected uploads, a PROCESSING one whose processor died long ago
+          and one being processed now
     WHEN cleanup runs after the retention windows of the old ones
     THEN exactly the old deleted (original, renditions, tag items, item), the old pending
-         (staging object, item) and the old rejected (item) are purged; every other S3
-         object and table item is untouched; a second run finds nothing to do
+         and the old processing (staging object, item) and the old rejected (item) are
+         purged; every other S3 object and table item is untouched; a second run finds
+         nothing to do
     """
     seeded = seed_every_kind(world)
     deleted_long_ago = seeded.due["deleted long ago"]
@@ -157,7 +169,7 @@ def test_purge_removes_exactly_the_due_objects_and_items(world: World) -> None:
         keys_before
     )
     assert seeded.due["pending old"].staging_key in keys_before
-    assert seeded.kept["processing old"].staging_key in keys_before
+    assert seeded.due["processing old"].staging_key in keys_before
 
     report = world.app.cleanup.run()
 
@@ -165,7 +177,8 @@ def test_purge_removes_exactly_the_due_objects_and_items(world: World) -> None:
         purged_deleted=1,
         purged_pending=1,
         purged_rejected=1,
-        objects_deleted=sum(len(image.stored_keys()) for image in seeded.due.values()),
+        purged_processing=1,
+        objects_deleted=sum(len(keys.object_keys(image)) for image in seeded.due.values()),
     )
     assert_purged(world, seeded, keys_before, items_before)
     assert world.app.cleanup.run() == CleanupReport()
@@ -173,29 +186,37 @@ def test_purge_removes_exactly_the_due_objects_and_items(world: World) -> None:
 
 def test_images_are_purged_only_a_grace_period_after_they_are_due(world: World) -> None:
     """
-    GIVEN an image deleted now and an upload created now whose owner is still uploading
+    GIVEN an image deleted now and uploads created now whose owner is still uploading
     WHEN cleanup runs just before their cleanup_after, at it, and within the grace period
-    THEN nothing is purged (and the upload can still be completed); once the grace period
-         after cleanup_after has passed, both are purged
+    THEN nothing is purged; an upload can be completed until its cleanup_after and not
+         from then on (so no processing run writes while the purge deletes); once the
+         grace period after cleanup_after has passed, the abandoned ones are purged
     """
     owner = new_user("owner")
     deleted = world.deleted(owner)
     uploading = world.pending(owner)
     completed_late = world.staged(owner)
+    completed_too_late = world.staged(owner)
 
     world.clock.advance(hours=PENDING_HOURS, seconds=-1)
     assert world.app.cleanup.run().purged == 0
-    world.clock.advance(seconds=1)  # cleanup_after of the uploads
-    assert world.app.cleanup.run().purged == 0
-    world.clock.advance(DEFAULT_GRACE - timedelta(seconds=1))
-    assert world.app.cleanup.run().purged == 0
     completion = world.app.uploads.complete_upload(owner, completed_late.id)
     assert completion.image.status is ImageStatus.READY
+    world.clock.advance(seconds=1)  # cleanup_after of the uploads
+    assert world.app.cleanup.run().purged == 0
+    too_late = world.app.uploads.complete_upload(owner, completed_too_late.id)
+    assert too_late.image.status is ImageStatus.PENDING_UPLOAD
+    assert too_late.error is not None
+    assert too_late.error.code is ErrorCode.UPLOAD_NOT_FOUND
+    assert "expired" in too_late.error.message
+    world.clock.advance(DEFAULT_GRACE - timedelta(seconds=1))
+    assert world.app.cleanup.run().purged == 0
 
     world.clock.advance(seconds=1)
     report = world.app.cleanup.run()
-    assert (report.purged_pending, report.purged_deleted) == (1, 0)
+    assert (report.purged_pending, report.purged_deleted) == (2, 0)
     assert world.repository.get(uploading.id) is None
+    assert world.keys_of(completed_too_late.id) == set()
     assert world.stored(completed_late.id).status is ImageStatus.READY
 
     world.clock.set(deleted.cleanup_after or datetime.max)
@@ -220,13 +241,10 @@ def test_dry_run_changes_nothing_and_reports_what_would_be_purged(world: World) 
         )
     world.clock.advance(days=RETENTION_DAYS + 1)
     keys_before, items_before = world.s3_keys(), world.table_items()
-    expected_keys = sum(len(image.stored_keys()) for image in seeded.due.values())
-    # The recently deleted one is due now too (31 more days passed).
-    seeded.due["deleted recently"] = seeded.kept.pop("deleted recently")
-    expected_keys += len(seeded.due["deleted recently"].stored_keys())
-    seeded.due["pending fresh"] = seeded.kept.pop("pending fresh")
-    seeded.due["rejected fresh"] = seeded.kept.pop("rejected fresh")
-    expected_keys += 2
+    # The recent ones are due now too (31 more days passed).
+    for name in ("deleted recently", "pending fresh", "rejected fresh", "processing live"):
+        seeded.due[name] = seeded.kept.pop(name)
+    expected_keys = sum(len(keys.object_keys(image)) for image in seeded.due.values())
 
     dry = world.cleanup(batch_size=2).run(dry_run=True)
 
@@ -234,6 +252,7 @@ def test_dry_run_changes_nothing_and_reports_what_would_be_purged(world: World) 
         purged_deleted=6,
         purged_pending=2,
         purged_rejected=2,
+        purged_processing=2,
         objects_deleted=expected_keys,
         dry_run=True,
     )
@@ -243,6 +262,90 @@ def test_dry_run_changes_nothing_and_reports_what_would_be_purged(world: World) 
     real = world.cleanup(batch_size=2).run()
     assert real.as_dict() == {**dry.as_dict(), "dry_run": False}
     assert_purged(world, seeded, keys_before, items_before)
+
+
+# --- processing runs that died -------------------------------------------------------------
+
+
+def test_a_dead_processing_run_is_released_to_its_owner_and_counted_by_a_dry_run(
+    world: World,
+) -> None:
+    """
+    GIVEN an upload whose processor died after writing an original, now 20 minutes past
+          its lease (the owner never retried)
+    WHEN cleanup runs with --dry-run, then for real
+    THEN the dry run counts it (released_processing) and changes nothing; the real run
+         returns it to PENDING_UPLOAD (staging kept, no S3 call), and when the owner
+         completes again with a PNG the image is READY with exactly the keys it serves
+    """
+    owner = new_user("owner")
+    image = world.stuck_processing(owner)
+    world.app.store.write(keys.original_key(image, "jpg"), b"partial", content_type="image/jpeg")
+    world.clock.advance(minutes=22)
+    keys_before, items_before = world.s3_keys(), world.table_items()
+
+    dry = world.app.cleanup.run(dry_run=True)
+
+    assert dry == CleanupReport(released_processing=1, dry_run=True)
+    assert (world.s3_keys(), world.table_items()) == (keys_before, items_before)
+
+    assert world.app.cleanup.run() == CleanupReport(released_processing=1)
+    released = world.stored(image.id)
+    assert (released.status, released.processing_until) == (ImageStatus.PENDING_UPLOAD, None)
+    assert released.cleanup_after == image.cleanup_after  # the abandoned-upload window
+    assert world.s3_keys() == keys_before
+    assert world.app.cleanup.run() == CleanupReport()
+
+    world.app.store.write(image.staging_key, png_bytes(), content_type="image/png")
+    ready = world.app.uploads.complete_upload(owner, image.id).image
+    assert (ready.status, ready.content_type) == (ImageStatus.READY, "image/png")
+    assert world.keys_of(image.id) == set(ready.stored_keys()) - {ready.staging_key}
+
+
+def test_a_dead_processing_run_past_the_abandoned_upload_window_is_purged_entirely(
+    world: World,
+) -> None:
+    """
+    GIVEN an upload whose processor died after writing an original and a rendition, and
+          nobody retried until the abandoned-upload window was over
+    WHEN cleanup runs
+    THEN it is purged: its item, its staging object and what the dead run wrote
+    """
+    owner = new_user("owner")
+    image = world.stuck_processing(owner)
+    world.app.store.write(keys.original_key(image, "jpg"), b"partial", content_type="image/jpeg")
+    world.app.store.write(
+        keys.rendition_key(image, "thumbnail", "jpg"), b"partial", content_type="image/jpeg"
+    )
+    world.clock.advance(hours=PENDING_HOURS + 1)
+
+    report = world.app.cleanup.run()
+
+    assert (report.purged_processing, report.released_processing) == (1, 0)
+    assert world.repository.get(image.id) is None
+    assert world.keys_of(image.id) == set()
+
+
+def test_a_dead_run_released_while_its_owner_takes_over_is_skipped(world: World) -> None:
+    """
+    GIVEN a dead processing run listed as due by the cleanup index
+    WHEN the owner completes again (taking over the expired lease) before the release
+    THEN the release's conditional write loses: skipped, and the image ends READY
+    """
+    owner = new_user("owner")
+    image = world.stuck_processing(owner)
+    world.clock.advance(minutes=10)
+    repository = RacingRepository(world.settings.table_name, client=world.app_dynamodb)
+    completions: list[Any] = []
+    repository.after_query = lambda _: completions.append(
+        world.app.uploads.complete_upload(owner, image.id)
+    )
+
+    report = world.cleanup(repository=repository).run()
+
+    assert (report.released_processing, report.skipped_conflicts) == (0, 1)
+    assert completions[0].image.status is ImageStatus.READY
+    assert world.stored(image.id).status is ImageStatus.READY
 
 
 # --- crash safety, conflicts, concurrency ------------------------------------------------------
@@ -278,7 +381,7 @@ def test_a_purge_interrupted_half_way_is_finished_by_the_next_run(world: World) 
         seeded.due[f"deleted {number}"] = world.deleted(owner, tags=("gamma",))
         world.clock.advance(days=1)
     world.clock.advance(days=RETENTION_DAYS + 1)
-    for name in ("deleted recently", "pending fresh", "rejected fresh"):
+    for name in ("deleted recently", "pending fresh", "rejected fresh", "processing live"):
         seeded.due[name] = seeded.kept.pop(name)
     keys_before, items_before = world.s3_keys(), world.table_items()
     store = CrashingStore(
@@ -439,7 +542,7 @@ def test_two_purges_at_once_both_finish_and_leave_a_clean_state(world: World) ->
         seeded.due[f"deleted {number}"] = world.deleted(owner, tags=("bulk",))
         seeded.due[f"pending {number}"] = world.staged(owner)
     world.clock.advance(days=RETENTION_DAYS + 1)
-    for name in ("deleted recently", "pending fresh", "rejected fresh"):
+    for name in ("deleted recently", "pending fresh", "rejected fresh", "processing live"):
         seeded.due[name] = seeded.kept.pop(name)
     keys_before, items_before = world.s3_keys(), world.table_items()
     start = threading.Barrier(2)
@@ -525,7 +628,7 @@ def test_work_is_found_only_through_the_cleanup_index_never_a_scan(world: World)
 
     report = world.app.cleanup.run()
 
-    assert report.purged == 3
+    assert report.purged == 4
     assert {name for name, _ in calls} == {"Query", "GetItem", "TransactWriteItems"}
     assert {index for name, index in calls if name == "Query"} == {keys.GSI3}
 
@@ -556,7 +659,9 @@ def test_the_scheduled_event_runs_cleanup_through_the_lambda_handler(
         "purged_deleted": 1,
         "purged_pending": 1,
         "purged_rejected": 1,
-        "objects_deleted": sum(len(image.stored_keys()) for image in seeded.due.values()),
+        "purged_processing": 1,
+        "released_processing": 0,
+        "objects_deleted": sum(len(keys.object_keys(image)) for image in seeded.due.values()),
         "skipped_conflicts": 0,
         "failed": 0,
         "remaining": False,
@@ -633,7 +738,7 @@ def test_a_run_started_in_the_middle_of_another_run_leaves_it_nothing_to_trip_on
     for number in range(3):
         seeded.due[f"deleted {number}"] = world.deleted(owner, tags=("overlap",))
     world.clock.advance(days=RETENTION_DAYS + 1)
-    for name in ("deleted recently", "pending fresh", "rejected fresh"):
+    for name in ("deleted recently", "pending fresh", "rejected fresh", "processing live"):
         seeded.due[name] = seeded.kept.pop(name)
     keys_before, items_before = world.s3_keys(), world.table_items()
     repository = RacingRepository(world.settings.table_name, client=world.app_dynamodb)

@@ -210,3 +210,129 @@ def test_a_second_post_during_processing_never_changes_the_original(world: World
     assert stored == first
     assert image.checksum_sha256 == hashlib.sha256(first).hexdigest()
     assert (image.width, image.height) == (640, 480)
+
+
+class Crash(BaseException):
+    """kill -9: nothing in the service may catch it."""
+
+
+def png(width: int = 300, height: int = 200) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("RGBA", (width, height), (10, 200, 10, 100)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def crash_after_writes(world: World, count: int) -> None:
+    """The store dies (the process is killed) right after its `count`-th write."""
+    real_write = world.store.write
+    writes = 0
+
+    def write(key: str, data: bytes, *, content_type: str) -> None:
+        nonlocal writes
+        real_write(key, data, content_type=content_type)
+        writes += 1
+        if writes == count:
+            world.store.write = real_write  # type: ignore[method-assign]  # the restart
+            raise Crash(key)
+
+    world.store.write = write  # type: ignore[method-assign]
+
+
+def test_a_retry_in_another_format_after_a_crash_leaves_only_what_is_served(
+    world: World,
+) -> None:
+    """GIVEN a run killed right after writing the JPEG original (before READY)
+    WHEN the owner POSTs a PNG to the still-valid URL and completes after the lease
+    THEN READY as PNG, and the bucket holds exactly its original and renditions
+    (no orphaned .jpg, no staging object)."""
+    image_id = world.staged()
+    crash_after_writes(world, 1)
+    with pytest.raises(Crash):
+        world.uploads.complete_upload("ann", image_id)
+    assert any(key.endswith(".jpg") for key in world.store.objects if key.startswith("images/"))
+
+    world.store.write(f"uploads/{image_id}", png(), content_type="image/png")
+    world.clock.advance(seconds=SETTINGS.processing_lease_seconds + 1)
+    ready = world.uploads.complete_upload("ann", image_id).image
+
+    assert (ready.status, ready.content_type) == (ImageStatus.READY, "image/png")
+    assert set(world.store.objects) == {ready.original_key, *(v.key for v in ready.variants)}
+
+
+def test_a_crash_mid_processing_then_delete_and_purge_leaves_nothing(world: World) -> None:
+    """GIVEN a run killed after writing the original and one rendition
+    WHEN the owner deletes the image and the cleanup job runs after retention
+    THEN every object is gone, although the item never recorded any of their keys."""
+    from services.cleanup import DEFAULT_GRACE, CleanupService
+
+    image_id = world.staged()
+    crash_after_writes(world, 2)
+    with pytest.raises(Crash):
+        world.uploads.complete_upload("ann", image_id)
+    world.deletion.delete_image("ann", image_id)
+    world.clock.advance(timedelta(days=30) + DEFAULT_GRACE)
+
+    report = CleanupService(repository=world.repository, store=world.store, clock=world.clock).run()
+
+    assert report.purged_deleted == 1
+    assert world.store.objects == {}
+    assert world.repository.get(image_id) is None
+
+
+def test_a_rejected_retry_after_a_crash_removes_what_the_dead_run_wrote(world: World) -> None:
+    """GIVEN a run killed after writing the original
+    WHEN the owner POSTs a damaged file and completes after the lease
+    THEN REJECTED, and no object of the image is left."""
+    image_id = world.staged()
+    crash_after_writes(world, 1)
+    with pytest.raises(Crash):
+        world.uploads.complete_upload("ann", image_id)
+    world.store.write(f"uploads/{image_id}", b"\x89PNG\r\n\x1a\nbroken", content_type="image/png")
+    world.clock.advance(seconds=SETTINGS.processing_lease_seconds + 1)
+
+    completion = world.uploads.complete_upload("ann", image_id)
+
+    assert completion.image.status is ImageStatus.REJECTED
+    assert world.store.objects == {}
+
+
+def test_an_empty_upload_is_rejected_with_a_clear_error(world: World) -> None:
+    """GIVEN a zero-byte file in the staging key WHEN completed
+    THEN REJECTED with INVALID_IMAGE "The uploaded file is empty.", bytes removed, and a
+    second completion answers the same."""
+    image_id = world.staged()
+    world.store.write(f"uploads/{image_id}", b"", content_type="image/jpeg")
+    completion = world.uploads.complete_upload("ann", image_id)
+    assert completion.image.status is ImageStatus.REJECTED
+    assert completion.error is not None
+    assert (completion.error.code, completion.error.message) == (
+        ErrorCode.INVALID_IMAGE,
+        "The uploaded file is empty.",
+    )
+    assert world.store.objects == {}
+    again = world.uploads.complete_upload("ann", image_id)
+    assert again.error is not None
+    assert (again.error.code, again.error.message) == (
+        ErrorCode.INVALID_IMAGE,
+        "The uploaded file is empty.",
+    )
+
+
+def test_an_empty_upload_on_s3_is_rejected_not_an_internal_error() -> None:
+    """GIVEN a zero-byte object on S3 (moto, real boto3: a ranged GET answers InvalidRange)
+    WHEN completed THEN REJECTED with INVALID_IMAGE, and the staging object is gone."""
+    from moto import mock_aws
+
+    from tests.support.world import MotoWorld, build_moto_world, new_user
+
+    with mock_aws():
+        moto = build_moto_world(MotoWorld, name_prefix="picgraph-empty")
+        owner = new_user()
+        image = moto.staged(owner)
+        moto.app.store.write(image.staging_key, b"", content_type="image/jpeg")
+        completion = moto.app.uploads.complete_upload(owner, image.id)
+        assert completion.image.status is ImageStatus.REJECTED
+        assert completion.error is not None
+        assert completion.error.code is ErrorCode.INVALID_IMAGE
+        assert completion.error.message == "The uploaded file is empty."
+        assert moto.keys_of(image.id) == set()
