@@ -109,6 +109,10 @@ class DynamoImageRepository:
             "ExpressionAttributeValues": {":expected": {"N": str(previous.version)}},
         }
         tag_writes = list(self._tag_writes(image, previous))
+        if image.status is ImageStatus.READY and previous.status is not ImageStatus.READY:
+            # Before the image can be READY: a crash in between must not leave a READY
+            # image in a month the feed's walks do not know (an extra month is harmless).
+            self._note_feed_bucket(keys.feed_bucket(image.created_at))
         try:
             if tag_writes:
                 self._transact([{"Put": put_image}, *tag_writes])
@@ -118,8 +122,6 @@ class DynamoImageRepository:
             if _code(exc) in ("ConditionalCheckFailedException", "TransactionCanceledException"):
                 raise StaleImageError(image.id) from exc
             raise
-        if image.status is ImageStatus.READY and previous.status is not ImageStatus.READY:
-            self._note_feed_bucket(keys.feed_bucket(image.created_at))
 
     def delete(self, image: Image) -> None:
         delete_image: dict[str, Any] = {

@@ -169,12 +169,6 @@ def object_keys(image: Image) -> tuple[str, ...]:
     return tuple(dict.fromkeys(candidates))
 
 
-def unreferenced_keys(image: Image) -> tuple[str, ...]:
-    """object_keys the image's current state does not serve: safe to delete once it is READY."""
-    referenced = set(image.stored_keys()) - {image.staging_key}
-    return tuple(key for key in object_keys(image) if key not in referenced)
-
-
 def image_id_from_staging_key(key: str) -> str | None:
     prefix = "uploads/"
     if not key.startswith(prefix):

@@ -215,6 +215,16 @@ class UploadService:
                 )
             )
         written = (original_key, *(variant.key for variant in variants))
+        # Whatever an earlier run wrote in another format (it crashed, or lost its lease,
+        # before it could record its keys) goes before READY: a crash from here on
+        # leaves at most the staging object, which the bucket's lifecycle rule expires.
+        self._store.delete_many(
+            [
+                key
+                for key in keys.object_keys(claimed)
+                if key not in written and key != claimed.staging_key
+            ]
+        )
         current = claimed
         for _ in range(_FINALIZE_ATTEMPTS):
             ready = current.evolve(
@@ -240,9 +250,7 @@ class UploadService:
                 assert latest is not None
                 current = latest  # e.g. the owner edited the title meanwhile: keep it
                 continue
-            # The staging object, and whatever an earlier run wrote in another format
-            # (it crashed, or lost its lease, before it could record its keys).
-            self._store.delete_many(keys.unreferenced_keys(ready))
+            self._store.delete_many([claimed.staging_key])
             return Completion(ready)
         raise ConflictError("The image kept changing while it was processed; try again.")
 
