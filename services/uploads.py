@@ -215,16 +215,21 @@ class UploadService:
                 )
             )
         written = (original_key, *(variant.key for variant in variants))
-        # Whatever an earlier run wrote in another format (it crashed, or lost its lease,
-        # before it could record its keys) goes before READY: a crash from here on
-        # leaves at most the staging object, which the bucket's lifecycle rule expires.
-        self._store.delete_many(
-            [
-                key
-                for key in keys.object_keys(claimed)
-                if key not in written and key != claimed.staging_key
-            ]
-        )
+        # What an earlier run wrote in another format (it crashed, or lost its lease,
+        # before it could record its keys) must go too.
+        stale = [
+            key
+            for key in keys.object_keys(claimed)
+            if key not in written and key != claimed.staging_key
+        ]
+        after_ready = [claimed.staging_key]
+        if self._lease_mostly_left(claimed):
+            # Before READY, so that a crash from here on leaves at most the staging
+            # object (the bucket's lifecycle rule expires it). Only while half the
+            # lease is left: then no other run can have taken over and written keys.
+            self._store.delete_many(stale)
+        else:
+            after_ready.extend(stale)  # only the run that wins READY may delete them
         current = claimed
         for _ in range(_FINALIZE_ATTEMPTS):
             ready = current.evolve(
@@ -250,9 +255,14 @@ class UploadService:
                 assert latest is not None
                 current = latest  # e.g. the owner edited the title meanwhile: keep it
                 continue
-            self._store.delete_many([claimed.staging_key])
+            self._store.delete_many(after_ready)
             return Completion(ready)
         raise ConflictError("The image kept changing while it was processed; try again.")
+
+    def _lease_mostly_left(self, claimed: Image) -> bool:
+        assert claimed.processing_until is not None
+        half = timedelta(seconds=self._settings.processing_lease_seconds / 2)
+        return claimed.processing_until - self._clock.now() >= half
 
     def _abandon(self, claimed: Image, latest: Image | None, written: Sequence[str]) -> Completion:
         """Someone else decided this image's fate meanwhile (deleted, rejected, took over).

@@ -336,3 +336,56 @@ def test_an_empty_upload_on_s3_is_rejected_not_an_internal_error() -> None:
         assert completion.error.code is ErrorCode.INVALID_IMAGE
         assert completion.error.message == "The uploaded file is empty."
         assert moto.keys_of(image.id) == set()
+
+
+def test_a_slow_run_overtaken_by_a_retry_in_another_format_destroys_nothing(
+    world: World,
+) -> None:
+    """GIVEN a JPEG run so slow that its lease expires while processing, and meanwhile the
+    owner re-POSTs a PNG and completes (taking over: READY as PNG)
+    WHEN the slow run goes on to write its JPEG keys and finish
+    THEN it loses, deletes only what it wrote, and the PNG image keeps every object."""
+    image_id = world.staged()
+    inner = PillowImageProcessor()
+    overtaken: list[object] = []
+
+    class Slow:
+        def process(self, data: bytes) -> ProcessedImage:
+            result = inner.process(data)
+            if not overtaken:
+                overtaken.append(True)
+                world.clock.advance(seconds=SETTINGS.processing_lease_seconds + 1)
+                world.store.write(f"uploads/{image_id}", png(), content_type="image/png")
+                overtaken.append(world.uploads.complete_upload("ann", image_id).image)
+            return result
+
+    world.processor = Slow()
+    slow = world.uploads.complete_upload("ann", image_id)
+
+    winner = overtaken[-1]
+    assert slow.image == winner
+    assert isinstance(winner, type(slow.image))
+    assert (winner.status, winner.content_type) == (ImageStatus.READY, "image/png")
+    assert set(world.store.objects) == {winner.original_key, *(v.key for v in winner.variants)}
+
+
+def test_a_run_past_half_its_lease_removes_stale_keys_only_after_winning_ready(
+    world: World,
+) -> None:
+    """GIVEN a run killed after writing a JPEG original, then a PNG retry whose processing
+    takes more than half the lease
+    WHEN it finishes THEN READY as PNG and the stale .jpg is gone all the same."""
+    image_id = world.staged()
+    crash_after_writes(world, 1)
+    with pytest.raises(Crash):
+        world.uploads.complete_upload("ann", image_id)
+    world.store.write(f"uploads/{image_id}", png(), content_type="image/png")
+    world.clock.advance(seconds=SETTINGS.processing_lease_seconds + 1)
+    world.processor = Interrupting(
+        lambda: world.clock.advance(seconds=SETTINGS.processing_lease_seconds * 0.6)
+    )
+
+    ready = world.uploads.complete_upload("ann", image_id).image
+
+    assert (ready.status, ready.content_type) == (ImageStatus.READY, "image/png")
+    assert set(world.store.objects) == {ready.original_key, *(v.key for v in ready.variants)}
