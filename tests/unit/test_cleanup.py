@@ -674,9 +674,10 @@ def test_the_cli_dry_run_prints_the_report_and_changes_nothing(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """
-    GIVEN due images
+    GIVEN due images, among them a PROCESSING one whose processor died long ago
     WHEN `picgraph cleanup --dry-run` runs
-    THEN it prints the report as JSON (dry_run true, counts filled) and changes nothing
+    THEN it prints the report as JSON (dry_run true, counts filled, the dead run
+         included) and changes nothing
     """
     from resolvers.cli import main
 
@@ -690,11 +691,8 @@ def test_the_cli_dry_run_prints_the_report_and_changes_nothing(
 
     printed = json.loads(capsys.readouterr().out)
     assert printed["dry_run"] is True
-    assert (printed["purged_deleted"], printed["purged_pending"], printed["purged_rejected"]) == (
-        1,
-        1,
-        1,
-    )
+    purged = ("purged_deleted", "purged_pending", "purged_rejected", "purged_processing")
+    assert [printed[name] for name in purged] == [1, 1, 1, 1]
     assert world.s3_keys() == keys_before
     assert world.table_items() == items_before
 
