@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +50,20 @@ class UploadRequest:
     description: str | None
     tags: tuple[str, ...]
     idempotency_key: str | None
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the whole normalised request (not the key): a replay must match it."""
+        fields = [
+            self.filename,
+            self.content_type,
+            self.size_bytes,
+            self.title,
+            self.description,
+            list(self.tags),
+        ]
+        encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def validate_upload(
