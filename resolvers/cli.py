@@ -69,8 +69,13 @@ def _token(args: argparse.Namespace) -> int:
     if settings.jwt_secret is None:
         print("picgraph: PICGRAPH_JWT_SECRET is not set", file=sys.stderr)
         return 2
-    if not 1 <= args.ttl <= 30 * 86400:
-        print("picgraph: --ttl must be between 1 and 2592000 seconds", file=sys.stderr)
+    longest = settings.max_token_lifetime_seconds
+    if not 1 <= args.ttl <= longest:
+        print(
+            f"picgraph: --ttl must be between 1 and {longest} seconds "
+            "(PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS: the API refuses longer-lived tokens)",
+            file=sys.stderr,
+        )
         return 2
     print(issue_token(args.user, settings.jwt_secret, ttl_seconds=args.ttl))
     return 0
@@ -108,7 +113,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     from resolvers.bootstrap import build_app, set_app
     from resolvers.http import create_asgi_app
-    from resolvers.identity import issue_token
     from resolvers.logs import configure_logging
 
     emulator: Any = None
@@ -127,9 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  S3 + DynamoDB:       {os.environ['AWS_ENDPOINT_URL']} (embedded moto emulator)")
     else:
         print("  S3 + DynamoDB:       " + (settings.endpoint_url or "AWS (your credentials)"))
-    if settings.jwt_secret:
-        token = issue_token("dev-user", settings.jwt_secret, ttl_seconds=12 * 3600)
-        print('  Header for GraphiQL: {"Authorization": "Bearer ' + token + '"}\n')
+    print(_graphiql_header_hint(settings) + "\n")
     try:
         uvicorn.run(
             create_asgi_app(cors_origins=("*",)),
@@ -141,6 +143,19 @@ def _serve(args: argparse.Namespace) -> int:
         if emulator is not None:
             emulator.stop()
     return 0
+
+
+def _graphiql_header_hint(settings: Settings) -> str:
+    """A ready-made token only for the development secret: a real secret's tokens are real."""
+    from resolvers.identity import issue_token
+
+    if settings.jwt_secret is None:
+        return "  Auth:                upstream authorizers only (PICGRAPH_AUTH_MODE=upstream)"
+    if not settings.uses_dev_jwt_secret:
+        return "  Header for GraphiQL: get a token with `picgraph token --user <id>`"
+    ttl = min(12 * 3600, settings.max_token_lifetime_seconds)
+    token = issue_token("dev-user", settings.jwt_secret, ttl_seconds=ttl)
+    return '  Header for GraphiQL: {"Authorization": "Bearer ' + token + '"}'
 
 
 def start_emulator() -> Any:

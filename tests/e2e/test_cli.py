@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import jwt
@@ -58,6 +59,28 @@ def test_token_is_a_verifiable_hs256_jwt() -> None:
     assert 0 < claims["exp"] - time.time() <= 60
 
 
+def test_token_refuses_a_lifetime_the_api_would_refuse() -> None:
+    """GIVEN PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS (default 24 h) THEN --ttl above it is refused."""
+    env = clean_env(PICGRAPH_JWT_SECRET=SECRET)
+    too_long = run("token", "--user", "alice", "--ttl", "86401", env=env)
+    assert too_long.returncode == 2
+    assert too_long.stdout == ""
+    assert len(too_long.stderr.strip().splitlines()) == 1
+    assert "86400" in too_long.stderr
+    configured = clean_env(PICGRAPH_JWT_SECRET=SECRET, PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS="600")
+    assert run("token", "--user", "alice", "--ttl", "601", env=configured).returncode == 2
+    assert run("token", "--user", "alice", "--ttl", "600", env=configured).returncode == 0
+
+
+def test_serve_prints_no_token_for_a_real_secret() -> None:
+    """GIVEN a non-development PICGRAPH_JWT_SECRET THEN serve prints no bearer token."""
+    with serving(clean_env(PICGRAPH_JWT_SECRET=SECRET)) as (_, lines):
+        banner = "".join(lines)
+    assert "Bearer" not in banner
+    assert "picgraph token --user" in banner
+    assert not re.search(r"eyJ[\w-]+\.[\w-]+\.[\w-]+", banner)
+
+
 def test_missing_settings_fail_with_one_clear_line() -> None:
     """GIVEN a Lambda environment with no table name THEN one line names the setting."""
     env = clean_env(AWS_LAMBDA_FUNCTION_NAME="picgraph", PICGRAPH_JWT_SECRET=SECRET)
@@ -100,14 +123,14 @@ def test_bootstrap_is_idempotent(moto_endpoint: str) -> None:
     assert second.stdout.count("already exists") == 2
 
 
-@pytest.fixture
-def served() -> Iterator[tuple[str, str]]:
-    """`picgraph serve` with no AWS endpoint: it must start its own emulator."""
+@contextmanager
+def serving(env: dict[str, str], cwd: Path = REPO_ROOT) -> Iterator[tuple[str, list[str]]]:
+    """`picgraph serve` until it has printed its banner: (GraphQL URL, banner lines)."""
     port = free_port()
     process = subprocess.Popen(
         [*PICGRAPH, "serve", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=clean_env(),
+        cwd=cwd,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -118,15 +141,25 @@ def served() -> Iterator[tuple[str, str]]:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
             lines.append(line)
-            match = re.search(r'"Bearer ([^"]+)"', line)
-            if match:
-                yield f"http://127.0.0.1:{port}/graphql", match.group(1)
+            if "Header for GraphiQL" in line or "Auth:" in line:
+                yield f"http://127.0.0.1:{port}/graphql", lines
                 return
-        raise AssertionError("serve printed no token:\n" + "".join(lines))
+        raise AssertionError("serve printed no banner:\n" + "".join(lines))
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, str]]:
+    """`picgraph serve` with no AWS endpoint: it must start its own emulator."""
+    with serving(clean_env()) as (url, lines):
+        match = re.search(r'"Bearer ([^"]+)"', lines[-1])
+        assert match, "serve printed no token:\n" + "".join(lines)
+        yield url, match.group(1)
 
 
 def test_serve_starts_an_emulator_and_answers_with_the_printed_token(
