@@ -11,27 +11,35 @@ from pathlib import Path
 from typing import Any
 
 from infra.settings import Settings, SettingsError
-
-_DEV_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "picgraph-local",
-    "AWS_SECRET_ACCESS_KEY": "picgraph-local",
-    "AWS_REGION": "us-east-1",
-}
+from resolvers.cli_edge import CommandError, describe, log_to_terminal, report_failure
+from resolvers.dev_endpoint import DEV_CREDENTIALS as _DEV_CREDENTIALS
+from resolvers.dev_endpoint import use_local_aws
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every error ends as one line on stderr and an exit code (--traceback for details)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command is not _serve:
+        log_to_terminal(show_tracebacks=args.traceback)
     try:
         result: int = args.command(args)
     except SettingsError as exc:
-        print(f"picgraph: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return report_failure(exc, f"configuration error: {exc}", 2, show_traceback=args.traceback)
+    except CommandError as exc:
+        return report_failure(exc, str(exc), exc.exit_code, show_traceback=args.traceback)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        return report_failure(exc, describe(exc), 1, show_traceback=args.traceback)
     return result
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="picgraph", description=__doc__)
+    parser.add_argument(
+        "--traceback", action="store_true", help="print the full traceback of an error"
+    )
     commands = parser.add_subparsers(required=True, metavar="command")
 
     serve = commands.add_parser("serve", help="run the GraphQL API with GraphiQL")
@@ -45,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(command=_serve)
 
     bootstrap = commands.add_parser("bootstrap", help="create the table and bucket if missing")
+    _add_aws_flag(bootstrap)
     bootstrap.set_defaults(command=_bootstrap)
 
     token = commands.add_parser("token", help="print an HS256 JWT for a user")
@@ -58,8 +67,18 @@ def _parser() -> argparse.ArgumentParser:
 
     cleanup = commands.add_parser("cleanup", help="purge expired deletions and abandoned uploads")
     cleanup.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    _add_aws_flag(cleanup)
     cleanup.set_defaults(command=_cleanup)
     return parser
+
+
+def _add_aws_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--aws",
+        action="store_true",
+        help="act on real AWS (your credentials) when no AWS_ENDPOINT_URL is set; without it "
+        "the command uses the emulator of a running `make dev`, or refuses",
+    )
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -90,7 +109,7 @@ def _export_schema(args: argparse.Namespace) -> int:
 
 
 def _bootstrap(args: argparse.Namespace) -> int:
-    del args
+    use_local_aws(real_aws=args.aws)
     settings = Settings.from_env()
     from infra.provisioning import provision
 
@@ -103,6 +122,7 @@ def _bootstrap(args: argparse.Namespace) -> int:
 def _cleanup(args: argparse.Namespace) -> int:
     from resolvers.bootstrap import get_app
 
+    use_local_aws(real_aws=args.aws)
     report = get_app().cleanup.run(dry_run=args.dry_run)
     print(json.dumps(report.as_dict(), indent=2))
     return 0
@@ -122,8 +142,10 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     if emulator is not None:
         from infra.provisioning import provision
+        from resolvers import dev_endpoint
 
         provision(settings)
+        dev_endpoint.record(os.environ["AWS_ENDPOINT_URL"], settings)
     set_app(build_app(settings))
     graphql_url = f"http://{args.host}:{args.port}/graphql"
     print(f"\n  GraphQL + GraphiQL:  {graphql_url}")
