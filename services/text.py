@@ -73,8 +73,8 @@ def tag_problem(tag: str, max_length: int) -> str | None:
 
 
 def shown(value: str, limit: int = 40) -> str:
-    """A short, escaped rendering of user input for an error message (never echo it whole)."""
-    return ascii(value[:limit]) + ("..." if len(value) > limit else "")
+    """User input for an error message: quoted, hidden characters escaped, cut to `limit`."""
+    return repr(value[:limit]) + ("..." if len(value) > limit else "")
 
 
 def _tag_characters_ok(tag: str) -> bool:

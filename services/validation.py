@@ -176,7 +176,7 @@ def _content_type(content_type: str, problems: list[DomainError]) -> str:
 def _filename(filename: str, problems: list[DomainError]) -> str:
     field = ("input", "filename")
     if len(filename) > _MAX_RAW_LENGTH * MAX_FILENAME_LENGTH:
-        problems.append(_too_long("filename", MAX_FILENAME_LENGTH))
+        problems.append(_too_long("filename", MAX_FILENAME_LENGTH, at_least_one=True))
         return filename
     clean, hidden = clean_text(filename)
     if not 1 <= len(clean) <= MAX_FILENAME_LENGTH:

@@ -7,12 +7,15 @@ import uuid
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from infra.settings import Settings
 from resolvers.bootstrap import App, build_app
 from resolvers.context import Context
 from resolvers.schema import create_schema
 from services.errors import MAX_PROBLEMS
+from services.validation import normalize_tag
 from tests.support.clock import FakeClock
 from tests.support.fakes import FakeRepository, FakeStore
 
@@ -211,6 +214,18 @@ def test_tags_compare_equal_however_typed(api: Api) -> None:
     )
     assert errors(payload) == []
     assert payload["image"]["tags"] == ["beach", "strasse", "caf\u00e9"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=12))
+def test_tag_normalisation_is_stable_and_ignores_the_normal_form(raw: str) -> None:
+    """Normalising twice changes nothing, and NFC, NFD, NFKC and NFKD input agree."""
+    import unicodedata
+
+    tag = normalize_tag(raw)
+    assert normalize_tag(tag) == tag
+    for form in ("NFC", "NFD", "NFKC", "NFKD"):
+        assert normalize_tag(unicodedata.normalize(form, raw)) == tag
 
 
 def test_istanbul_is_a_valid_tag_however_typed(api: Api) -> None:
