@@ -4,7 +4,8 @@ Texts (filename, title, description) are normalised to NFC and *refused*, never 
 stripped, when they hold a character that is invisible or changes how the text around it
 is shown: controls (Unicode Cc: NUL, ESC of ANSI sequences...), format characters (Cf:
 bidi overrides and isolates, zero-width space, BOM, soft hyphen...), line and paragraph
-separators (U+2028, U+2029) and lone surrogates. Two exceptions keep real writing intact:
+separators (U+2028, U+2029), lone surrogates and the blank Hangul filler letters. Two
+exceptions keep real writing intact:
 - a description may contain line breaks (CR LF and CR become LF) and tabs;
 - ZWNJ/ZWJ (U+200C/U+200D) are allowed between two visible characters (Persian and Indic
   spelling, emoji sequences such as the family emoji), and tag characters
@@ -26,6 +27,8 @@ _TAG_CHARACTERS = range(0xE0020, 0xE0080)
 _BLACK_FLAG = "\U0001f3f4"
 _JOINERS = frozenset("\u200c\u200d")
 _SEPARATORS = frozenset("\u2028\u2029")
+# Letters (category Lo) that render as nothing: the Hangul fillers, a favourite for blank names.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 _DESCRIPTION_WHITESPACE = frozenset("\n\t")
 # Scripts whose letters may appear together in one tag (after Latin and Common are set aside).
 _COMPATIBLE_SCRIPTS = (
@@ -83,7 +86,7 @@ def _tag_characters_ok(tag: str) -> bool:
     The first character is a letter, digit or '_', never a mark or '-'.
     """
     first, rest = tag[0], tag[1:]
-    if not (first.isalnum() or first == "_"):
+    if not (first.isalnum() or first == "_") or not _INVISIBLE_LETTERS.isdisjoint(tag):
         return False
     return all(
         char.isalnum() or char in "_-" or unicodedata.category(char).startswith("M")
@@ -95,7 +98,7 @@ def _hidden_character(text: str, *, allowed: frozenset[str]) -> str | None:
     previous = ""
     for index, char in enumerate(text):
         category = unicodedata.category(char)
-        hidden = category in ("Cc", "Cf", "Cs") or char in _SEPARATORS
+        hidden = category in ("Cc", "Cf", "Cs") or char in _SEPARATORS or char in _INVISIBLE_LETTERS
         if hidden and char not in allowed and not _allowed_format(text, index, previous):
             return f"must not contain invisible or control characters (found U+{ord(char):04X})"
         previous = char

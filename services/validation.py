@@ -227,7 +227,8 @@ def _tags(
         return ()
     seen: dict[str, None] = {}
     for index, raw in enumerate(tags):
-        tag = normalize_tag(raw[: _MAX_RAW_LENGTH * MAX_TAG_LENGTH])
+        too_long = len(raw) > _MAX_RAW_LENGTH * MAX_TAG_LENGTH
+        tag = "" if too_long else normalize_tag(raw)
         problem = tag_problem(tag, MAX_TAG_LENGTH)
         if problem is not None:
             problems.append(

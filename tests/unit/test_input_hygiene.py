@@ -143,6 +143,7 @@ def test_a_huge_bad_tag_is_not_echoed_back(api: Api) -> None:
         "\x1b[31m",  # ANSI colour escape
         "\x07",
         "\ud800",  # a lone surrogate (valid in JSON, not in UTF-8)
+        "\u3164",  # Hangul filler: a "letter" that renders as nothing
     ],
 )
 @pytest.mark.parametrize("field", ["filename", "title", "description"])
@@ -252,6 +253,7 @@ def test_mixed_script_look_alikes_are_refused(api: Api) -> None:
     assert errors(payload) == [(["input", "tags", "1"], "INVALID_INPUT")]
     assert "scripts" in payload["userErrors"][0]["message"]
     assert errors(api.create(tags=["\u0430lpha"])) == [(["input", "tags", "0"], "INVALID_INPUT")]
+    assert errors(api.create(tags=["\u3164"])) == [(["input", "tags", "0"], "INVALID_INPUT")]
     # a whole word in one script is a different tag, and Latin mixes with CJK as people write
     payload = api.create(tags=["\u0432\u0435\u0441\u043d\u0430", "tokyo\u30bf\u30ef\u30fc"])
     assert errors(payload) == []
