@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from infra import items, keys
 from infra.errors import ImageAlreadyExistsError, StaleImageError
-from infra.records import Image, ImagePage, ImageQuery, ImageStatus, Position
+from infra.records import IdempotencyRecord, Image, ImagePage, ImageQuery, ImageStatus, Position
 
 if TYPE_CHECKING:
     import boto3
@@ -54,7 +54,13 @@ class DynamoImageRepository:
         item = response.get("Item")
         return None if item is None else items.from_item(item)
 
-    def create(self, image: Image, *, idempotency_key: str | None = None) -> None:
+    def create(
+        self,
+        image: Image,
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str | None = None,
+    ) -> None:
         put_image: dict[str, Any] = {
             "TableName": self.table_name,
             "Item": items.to_item(image),
@@ -72,6 +78,7 @@ class DynamoImageRepository:
             **keys.idempotency_key(image.owner_id, idempotency_key),
             "type": "Idempotency",
             "imageId": image.id,
+            **({} if fingerprint is None else {"fingerprint": fingerprint}),
             keys.TTL_ATTRIBUTE: int(image.created_at.timestamp()) + IDEMPOTENCY_SECONDS,
         }
         put_record: dict[str, Any] = {
@@ -84,10 +91,14 @@ class DynamoImageRepository:
         except ClientError as exc:
             if _code(exc) == "TransactionCanceledException":
                 existing = self.find_by_idempotency_key(image.owner_id, idempotency_key)
-                raise ImageAlreadyExistsError(existing) from exc
+                raise ImageAlreadyExistsError(
+                    None if existing is None else existing.image_id
+                ) from exc
             raise
 
-    def find_by_idempotency_key(self, owner_id: str, idempotency_key: str) -> str | None:
+    def find_by_idempotency_key(
+        self, owner_id: str, idempotency_key: str
+    ) -> IdempotencyRecord | None:
         response = self.client.get_item(
             TableName=self.table_name,
             Key=items.serialize(keys.idempotency_key(owner_id, idempotency_key)),
@@ -96,7 +107,12 @@ class DynamoImageRepository:
         item = response.get("Item")
         if item is None:
             return None
-        return str(items.deserialize(item)["imageId"])
+        record = items.deserialize(item)
+        fingerprint = record.get("fingerprint")
+        return IdempotencyRecord(
+            image_id=str(record["imageId"]),
+            fingerprint=None if fingerprint is None else str(fingerprint),
+        )
 
     def save(self, image: Image, *, previous: Image) -> None:
         if image.version != previous.version + 1:

@@ -157,3 +157,11 @@ class ImagePage:
     images: tuple[Image, ...]
     has_more: bool
     resume_after: Position | None
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """The image a viewer's idempotency key created, and a digest of that request."""
+
+    image_id: str
+    fingerprint: str | None  # None on records written before requests were fingerprinted

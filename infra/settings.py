@@ -17,6 +17,7 @@ logger = logging.getLogger("picgraph.settings")
 MiB = 1024 * 1024
 DEV_JWT_SECRET = "picgraph-dev-secret-do-not-use-in-production"  # noqa: S105
 MAX_UPLOAD_URL_SECONDS = 900
+MAX_TOKEN_LIFETIME_SECONDS = 30 * 86400
 
 
 class SettingsError(Exception):
@@ -29,6 +30,7 @@ class Settings:
     table_name: str
     bucket_name: str
     jwt_secret: str | None
+    max_token_lifetime_seconds: int
     cursor_secret: str
     auth_mode: str
     endpoint_url: str | None
@@ -48,6 +50,11 @@ class Settings:
     max_aliases: int
     max_tokens: int
     log_level: str
+
+    @property
+    def uses_dev_jwt_secret(self) -> bool:
+        """True with the built-in development secret: anyone can mint tokens for it."""
+        return self.jwt_secret == DEV_JWT_SECRET
 
     @property
     def custom_endpoint(self) -> bool:
@@ -89,6 +96,9 @@ class Settings:
                 env, "PICGRAPH_BUCKET_NAME", default=None if in_lambda else "picgraph-images"
             ),
             jwt_secret=jwt_secret,
+            max_token_lifetime_seconds=_int(
+                env, "PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS", 86400, 60, MAX_TOKEN_LIFETIME_SECONDS
+            ),
             cursor_secret=cursor_secret,
             auth_mode=auth_mode,
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,

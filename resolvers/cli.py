@@ -11,27 +11,35 @@ from pathlib import Path
 from typing import Any
 
 from infra.settings import Settings, SettingsError
-
-_DEV_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "picgraph-local",
-    "AWS_SECRET_ACCESS_KEY": "picgraph-local",
-    "AWS_REGION": "us-east-1",
-}
+from resolvers.cli_edge import CommandError, describe, log_to_terminal, report_failure
+from resolvers.dev_endpoint import DEV_CREDENTIALS as _DEV_CREDENTIALS
+from resolvers.dev_endpoint import use_local_aws
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every error ends as one line on stderr and an exit code (--traceback for details)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command is not _serve:
+        log_to_terminal(show_tracebacks=args.traceback)
     try:
         result: int = args.command(args)
     except SettingsError as exc:
-        print(f"picgraph: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return report_failure(exc, f"configuration error: {exc}", 2, show_traceback=args.traceback)
+    except CommandError as exc:
+        return report_failure(exc, str(exc), exc.exit_code, show_traceback=args.traceback)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        return report_failure(exc, describe(exc), 1, show_traceback=args.traceback)
     return result
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="picgraph", description=__doc__)
+    parser.add_argument(
+        "--traceback", action="store_true", help="print the full traceback of an error"
+    )
     commands = parser.add_subparsers(required=True, metavar="command")
 
     serve = commands.add_parser("serve", help="run the GraphQL API with GraphiQL")
@@ -45,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(command=_serve)
 
     bootstrap = commands.add_parser("bootstrap", help="create the table and bucket if missing")
+    _add_aws_flag(bootstrap)
     bootstrap.set_defaults(command=_bootstrap)
 
     token = commands.add_parser("token", help="print an HS256 JWT for a user")
@@ -58,8 +67,18 @@ def _parser() -> argparse.ArgumentParser:
 
     cleanup = commands.add_parser("cleanup", help="purge expired deletions and abandoned uploads")
     cleanup.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    _add_aws_flag(cleanup)
     cleanup.set_defaults(command=_cleanup)
     return parser
+
+
+def _add_aws_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--aws",
+        action="store_true",
+        help="act on real AWS (your credentials) when no AWS_ENDPOINT_URL is set; without it "
+        "the command uses the emulator of a running `make dev`, or refuses",
+    )
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -69,8 +88,13 @@ def _token(args: argparse.Namespace) -> int:
     if settings.jwt_secret is None:
         print("picgraph: PICGRAPH_JWT_SECRET is not set", file=sys.stderr)
         return 2
-    if not 1 <= args.ttl <= 30 * 86400:
-        print("picgraph: --ttl must be between 1 and 2592000 seconds", file=sys.stderr)
+    longest = settings.max_token_lifetime_seconds
+    if not 1 <= args.ttl <= longest:
+        print(
+            f"picgraph: --ttl must be between 1 and {longest} seconds "
+            "(PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS: the API refuses longer-lived tokens)",
+            file=sys.stderr,
+        )
         return 2
     print(issue_token(args.user, settings.jwt_secret, ttl_seconds=args.ttl))
     return 0
@@ -85,7 +109,7 @@ def _export_schema(args: argparse.Namespace) -> int:
 
 
 def _bootstrap(args: argparse.Namespace) -> int:
-    del args
+    use_local_aws(real_aws=args.aws)
     settings = Settings.from_env()
     from infra.provisioning import provision
 
@@ -98,6 +122,7 @@ def _bootstrap(args: argparse.Namespace) -> int:
 def _cleanup(args: argparse.Namespace) -> int:
     from resolvers.bootstrap import get_app
 
+    use_local_aws(real_aws=args.aws)
     report = get_app().cleanup.run(dry_run=args.dry_run)
     print(json.dumps(report.as_dict(), indent=2))
     return 0
@@ -108,7 +133,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     from resolvers.bootstrap import build_app, set_app
     from resolvers.http import create_asgi_app
-    from resolvers.identity import issue_token
     from resolvers.logs import configure_logging
 
     emulator: Any = None
@@ -118,8 +142,10 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     if emulator is not None:
         from infra.provisioning import provision
+        from resolvers import dev_endpoint
 
         provision(settings)
+        dev_endpoint.record(os.environ["AWS_ENDPOINT_URL"], settings)
     set_app(build_app(settings))
     graphql_url = f"http://{args.host}:{args.port}/graphql"
     print(f"\n  GraphQL + GraphiQL:  {graphql_url}")
@@ -127,9 +153,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  S3 + DynamoDB:       {os.environ['AWS_ENDPOINT_URL']} (embedded moto emulator)")
     else:
         print("  S3 + DynamoDB:       " + (settings.endpoint_url or "AWS (your credentials)"))
-    if settings.jwt_secret:
-        token = issue_token("dev-user", settings.jwt_secret, ttl_seconds=12 * 3600)
-        print('  Header for GraphiQL: {"Authorization": "Bearer ' + token + '"}\n')
+    print(_graphiql_header_hint(settings) + "\n")
     try:
         uvicorn.run(
             create_asgi_app(cors_origins=("*",)),
@@ -141,6 +165,19 @@ def _serve(args: argparse.Namespace) -> int:
         if emulator is not None:
             emulator.stop()
     return 0
+
+
+def _graphiql_header_hint(settings: Settings) -> str:
+    """A ready-made token only for the development secret: a real secret's tokens are real."""
+    from resolvers.identity import issue_token
+
+    if settings.jwt_secret is None:
+        return "  Auth:                upstream authorizers only (PICGRAPH_AUTH_MODE=upstream)"
+    if not settings.uses_dev_jwt_secret:
+        return "  Header for GraphiQL: get a token with `picgraph token --user <id>`"
+    ttl = min(12 * 3600, settings.max_token_lifetime_seconds)
+    token = issue_token("dev-user", settings.jwt_secret, ttl_seconds=ttl)
+    return '  Header for GraphiQL: {"Authorization": "Bearer ' + token + '"}'
 
 
 def start_emulator() -> Any:

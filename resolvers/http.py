@@ -57,7 +57,11 @@ def _viewer(request: Request | WebSocket, app: App) -> str:
             return upstream
     if app.settings.auth_mode == "upstream":
         raise AuthenticationError("Authentication required.")
-    return viewer_from_bearer(request.headers.get("authorization"), app.settings.jwt_secret)
+    return viewer_from_bearer(
+        request.headers.get("authorization"),
+        app.settings.jwt_secret,
+        max_lifetime_seconds=app.settings.max_token_lifetime_seconds,
+    )
 
 
 def _request_id(scope: Mapping[str, Any]) -> str:

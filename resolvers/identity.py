@@ -14,6 +14,7 @@ import jwt
 _ALGORITHM = "HS256"
 _LEEWAY_SECONDS = 30
 _MAX_SUBJECT_LENGTH = 128
+DEFAULT_MAX_LIFETIME_SECONDS = 86400
 
 
 class AuthenticationError(Exception):
@@ -26,8 +27,18 @@ def issue_token(subject: str, secret: str, *, ttl_seconds: int = 3600) -> str:
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
-def viewer_from_bearer(authorization: str | None, secret: str | None) -> str:
-    """Verify `Authorization: Bearer <JWT>` (HS256, exp required) and return its sub."""
+def viewer_from_bearer(
+    authorization: str | None,
+    secret: str | None,
+    *,
+    max_lifetime_seconds: int = DEFAULT_MAX_LIFETIME_SECONDS,
+) -> str:
+    """Verify `Authorization: Bearer <JWT>` and return its sub.
+
+    HS256 only; sub, exp and iat are required, iat may not be in the future, and
+    exp - iat may not exceed max_lifetime_seconds (PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS):
+    a token minted to last for centuries is refused, however valid its signature.
+    """
     if not authorization:
         raise AuthenticationError("Authentication required: send Authorization: Bearer <token>.")
     scheme, _, token = authorization.strip().partition(" ")
@@ -41,13 +52,19 @@ def viewer_from_bearer(authorization: str | None, secret: str | None) -> str:
             token.strip(),
             secret,
             algorithms=[_ALGORITHM],
-            options={"require": ["exp", "sub"]},
+            options={"require": ["exp", "iat", "sub"]},
             leeway=_LEEWAY_SECONDS,
         )
     except jwt.ExpiredSignatureError:
         raise AuthenticationError("The token has expired.") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise AuthenticationError(f"The token is invalid: it has no {exc.claim!r} claim.") from None
     except jwt.InvalidTokenError:
         raise AuthenticationError("The token is invalid.") from None
+    if int(claims["exp"]) - int(claims["iat"]) > max_lifetime_seconds:
+        raise AuthenticationError(
+            f"The token is invalid: it lives longer than {max_lifetime_seconds} seconds."
+        )
     return _subject(claims.get("sub"))
 
 

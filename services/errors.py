@@ -35,13 +35,25 @@ class DomainError(PicgraphError):
         self.field = field
 
 
+MAX_PROBLEMS = 20
+"""At most this many userErrors in one response; the last then says how many were left out."""
+
+
 class InputValidationError(DomainError):
-    """One or more input fields are invalid; `problems` lists each of them."""
+    """One or more input fields are invalid; `problems` lists each of them (at most 20)."""
 
     code = ErrorCode.INVALID_INPUT
 
     def __init__(self, problems: list[DomainError]) -> None:
         super().__init__(problems[0].message if problems else "Invalid input.")
+        if len(problems) > MAX_PROBLEMS:
+            left_out = len(problems) - (MAX_PROBLEMS - 1)
+            problems = [
+                *problems[: MAX_PROBLEMS - 1],
+                InvalidInputError(
+                    f"{left_out} more problems were found; fix the ones above and try again."
+                ),
+            ]
         self.problems = problems
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from infra.records import (
     CameraMetadata,
+    IdempotencyRecord,
     Image,
     ImagePage,
     ImageQuery,
@@ -19,6 +20,7 @@ from infra.records import (
 
 __all__ = [
     "CameraMetadata",
+    "IdempotencyRecord",
     "Image",
     "ImagePage",
     "ImageQuery",

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from services.models import (
+    IdempotencyRecord,
     Image,
     ImagePage,
     ImageQuery,
@@ -27,15 +28,24 @@ class Clock(Protocol):
 class ImageRepository(Protocol):
     def get(self, image_id: str) -> Image | None: ...
 
-    def create(self, image: Image, *, idempotency_key: str | None = None) -> None:
-        """Store a new image (and its idempotency record, atomically).
+    def create(
+        self,
+        image: Image,
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str | None = None,
+    ) -> None:
+        """Store a new image (and its idempotency record with the request's fingerprint,
+        atomically).
 
         Raises ImageAlreadyExistsError(existing_image_id) when the viewer already
         used this idempotency key.
         """
         ...
 
-    def find_by_idempotency_key(self, owner_id: str, idempotency_key: str) -> str | None: ...
+    def find_by_idempotency_key(
+        self, owner_id: str, idempotency_key: str
+    ) -> IdempotencyRecord | None: ...
 
     def save(self, image: Image, *, previous: Image) -> None:
         """Replace `previous` with `image` (whose version is previous.version + 1).

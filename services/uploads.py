@@ -28,7 +28,14 @@ from services.errors import (
     UploadTooLargeError,
     error_for_code,
 )
-from services.models import Image, ImageStatus, PresignedPost, ProcessedImage, Variant
+from services.models import (
+    IdempotencyRecord,
+    Image,
+    ImageStatus,
+    PresignedPost,
+    ProcessedImage,
+    Variant,
+)
 from services.ports import Clock, ImageProcessor, ImageRepository, ObjectStore
 from services.validation import UploadRequest, validate_upload
 
@@ -109,11 +116,19 @@ class UploadService:
             cleanup_after=now + timedelta(hours=self._settings.pending_upload_hours),
         )
         try:
-            self._repository.create(image, idempotency_key=request.idempotency_key)
-        except ImageAlreadyExistsError as exc:
-            if exc.existing_image_id is None:
+            self._repository.create(
+                image,
+                idempotency_key=request.idempotency_key,
+                fingerprint=None if request.idempotency_key is None else request.fingerprint,
+            )
+        except ImageAlreadyExistsError:
+            if request.idempotency_key is None:
                 raise
-            return self._replay(viewer_id, exc.existing_image_id, request)
+            # A concurrent create with the same key won: answer as its replay would.
+            record = self._repository.find_by_idempotency_key(viewer_id, request.idempotency_key)
+            if record is None:
+                raise
+            return self._replay(viewer_id, record, request)
         return UploadTicket(image=image, upload=self._upload_target(image))
 
     def complete_upload(self, viewer_id: str, image_id: str) -> Completion:
@@ -334,17 +349,44 @@ class UploadService:
             return self._repository.get(image.id) or image
         return image
 
-    def _replay(self, viewer_id: str, image_id: str, request: UploadRequest) -> UploadTicket:
-        image = self._repository.get(image_id)
+    def _replay(
+        self, viewer_id: str, record: IdempotencyRecord, request: UploadRequest
+    ) -> UploadTicket:
+        """The same key again: the same image, if the request is the same one.
+
+        A different request under a used key, and a key whose image was deleted or
+        rejected, are CONFLICTs: the caller must not believe it holds a fresh upload.
+        """
+        field = ("input", "idempotencyKey")
+        image = self._repository.get(record.image_id)
         if image is None or image.owner_id != viewer_id:
             raise ConflictError(
                 "This idempotencyKey belongs to an image that no longer exists; use a new key.",
-                field=("input", "idempotencyKey"),
+                field=field,
             )
-        if (image.filename, image.declared_size) != (request.filename, request.size_bytes):
+        same_request = (
+            (image.filename, image.declared_size) == (request.filename, request.size_bytes)
+            if record.fingerprint is None  # recorded before requests were fingerprinted
+            else record.fingerprint == request.fingerprint
+        )
+        if not same_request:
             raise ConflictError(
-                "This idempotencyKey was already used for a different upload.",
-                field=("input", "idempotencyKey"),
+                "This idempotencyKey was already used for a different upload (the filename, "
+                "contentType, sizeBytes, title, description or tags differ); use a new key.",
+                field=field,
+            )
+        if image.status is ImageStatus.DELETED:
+            raise ConflictError(
+                f"The image this idempotencyKey created ({image.id}) was deleted; restore it "
+                "with restoreImage, or use a new key to upload again.",
+                field=field,
+            )
+        if image.status is ImageStatus.REJECTED:
+            reason = image.rejection_message or "the file was not a valid image"
+            raise ConflictError(
+                f"The upload this idempotencyKey created ({image.id}) was rejected ({reason}); "
+                "use a new key to upload again.",
+                field=field,
             )
         upload = self._upload_target(image) if image.status is ImageStatus.PENDING_UPLOAD else None
         return UploadTicket(image=image, upload=upload)

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.errors import DomainError, InputValidationError, InvalidInputError
+from services.errors import (
+    DomainError,
+    InputValidationError,
+    InvalidInputError,
+    UnsupportedMediaTypeError,
+)
+from services.text import clean_text, normalize_tag, shown, tag_problem
+
+__all__ = [
+    "ALLOWED_CONTENT_TYPES",
+    "DetailsChange",
+    "UploadRequest",
+    "is_valid_tag",
+    "normalize_tag",
+    "normalize_tags",
+    "validate_details",
+    "validate_upload",
+]
 
 ALLOWED_CONTENT_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif"}
@@ -18,7 +36,9 @@ MAX_DESCRIPTION_LENGTH = 2000
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
-_TAG_PATTERN = re.compile(r"^[\w-]+$")
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+# Inputs this many times over their limit are refused before any normalisation work.
+_MAX_RAW_LENGTH = 4
 
 
 @dataclass(frozen=True)
@@ -30,6 +50,20 @@ class UploadRequest:
     description: str | None
     tags: tuple[str, ...]
     idempotency_key: str | None
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the whole normalised request (not the key): a replay must match it."""
+        fields = [
+            self.filename,
+            self.content_type,
+            self.size_bytes,
+            self.title,
+            self.description,
+            list(self.tags),
+        ]
+        encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def validate_upload(
@@ -46,14 +80,7 @@ def validate_upload(
     """Every field checked; all problems reported at once, each with its field path."""
     problems: list[DomainError] = []
     clean_filename = _filename(filename, problems)
-    clean_type = content_type.strip().lower()
-    if clean_type not in ALLOWED_CONTENT_TYPES:
-        problems.append(
-            InvalidInputError(
-                f"contentType must be one of {', '.join(sorted(ALLOWED_CONTENT_TYPES))}.",
-                field=("input", "contentType"),
-            )
-        )
+    clean_type = _content_type(content_type, problems)
     if not 1 <= size_bytes <= max_upload_bytes:
         problems.append(
             InvalidInputError(
@@ -113,13 +140,8 @@ def validate_details(
     )
 
 
-def normalize_tag(raw: str) -> str:
-    """Trim, Unicode-normalise and case-fold a tag (does not validate it)."""
-    return unicodedata.normalize("NFKC", raw).strip().casefold()
-
-
 def is_valid_tag(tag: str) -> bool:
-    return 1 <= len(tag) <= MAX_TAG_LENGTH and bool(_TAG_PATTERN.fullmatch(tag))
+    return tag_problem(tag, MAX_TAG_LENGTH) is None
 
 
 def normalize_tags(
@@ -133,22 +155,37 @@ def normalize_tags(
     return clean
 
 
-def _filename(filename: str, problems: list[DomainError]) -> str:
-    clean = filename.strip()
-    field = ("input", "filename")
-    if not 1 <= len(clean) <= MAX_FILENAME_LENGTH:
+def _content_type(content_type: str, problems: list[DomainError]) -> str:
+    clean = content_type.strip().lower()
+    field = ("input", "contentType")
+    if not _MEDIA_TYPE.fullmatch(clean):
         problems.append(
-            InvalidInputError(
-                f"filename must be 1 to {MAX_FILENAME_LENGTH} characters.", field=field
+            InvalidInputError("contentType must be a media type such as image/jpeg.", field=field)
+        )
+    elif clean not in ALLOWED_CONTENT_TYPES:
+        problems.append(
+            UnsupportedMediaTypeError(
+                f"{shown(clean)} is not supported; contentType must be one of "
+                f"{', '.join(sorted(ALLOWED_CONTENT_TYPES))}.",
+                field=field,
             )
         )
-    elif "/" in clean or "\\" in clean or clean in (".", "..") or "\x00" in clean:
+    return clean
+
+
+def _filename(filename: str, problems: list[DomainError]) -> str:
+    field = ("input", "filename")
+    if len(filename) > _MAX_RAW_LENGTH * MAX_FILENAME_LENGTH:
+        problems.append(_too_long("filename", MAX_FILENAME_LENGTH, at_least_one=True))
+        return filename
+    clean, hidden = clean_text(filename)
+    if not 1 <= len(clean) <= MAX_FILENAME_LENGTH:
+        problems.append(_too_long("filename", MAX_FILENAME_LENGTH, at_least_one=True))
+    elif hidden is not None:
+        problems.append(InvalidInputError(f"filename {hidden}.", field=field))
+    elif "/" in clean or "\\" in clean or clean in (".", ".."):
         problems.append(
             InvalidInputError("filename must be a plain file name, with no path.", field=field)
-        )
-    elif any(unicodedata.category(char) == "Cc" for char in clean):
-        problems.append(
-            InvalidInputError("filename must not contain control characters.", field=field)
         )
     return clean
 
@@ -156,12 +193,20 @@ def _filename(filename: str, problems: list[DomainError]) -> str:
 def _text(value: str | None, name: str, limit: int, problems: list[DomainError]) -> str | None:
     if value is None:
         return None
-    clean = value.strip()
+    if len(value) > _MAX_RAW_LENGTH * limit:
+        problems.append(_too_long(name, limit))
+        return None
+    clean, hidden = clean_text(value, multiline=name == "description")
     if len(clean) > limit:
-        problems.append(
-            InvalidInputError(f"{name} must be at most {limit} characters.", field=("input", name))
-        )
+        problems.append(_too_long(name, limit))
+    elif hidden is not None:
+        problems.append(InvalidInputError(f"{name} {hidden}.", field=("input", name)))
     return clean or None
+
+
+def _too_long(name: str, limit: int, *, at_least_one: bool = False) -> DomainError:
+    bounds = f"1 to {limit}" if at_least_one else f"at most {limit}"
+    return InvalidInputError(f"{name} must be {bounds} characters.", field=("input", name))
 
 
 def _tags(
@@ -172,18 +217,23 @@ def _tags(
 ) -> tuple[str, ...]:
     if not tags:
         return ()
+    if len(tags) > MAX_TAGS:
+        # Checked before any item: a list of 250,000 bad tags costs one error, not 250,000.
+        problems.append(
+            InvalidInputError(
+                f"At most {MAX_TAGS} tags are allowed; {len(tags)} were sent.", field=field
+            )
+        )
+        return ()
     seen: dict[str, None] = {}
     for index, raw in enumerate(tags):
-        tag = normalize_tag(raw)
-        if not is_valid_tag(tag):
+        too_long = len(raw) > _MAX_RAW_LENGTH * MAX_TAG_LENGTH
+        tag = "" if too_long else normalize_tag(raw)
+        problem = tag_problem(tag, MAX_TAG_LENGTH)
+        if problem is not None:
             problems.append(
-                InvalidInputError(
-                    f"Tag {raw!r} must be 1 to {MAX_TAG_LENGTH} letters, digits, '_' or '-'.",
-                    field=(*field, str(index)),
-                )
+                InvalidInputError(f"Tag {shown(raw)} {problem}.", field=(*field, str(index)))
             )
             continue
         seen.setdefault(tag, None)
-    if len(seen) > MAX_TAGS:
-        problems.append(InvalidInputError(f"At most {MAX_TAGS} tags are allowed.", field=field))
     return tuple(seen)

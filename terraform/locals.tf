@@ -63,5 +63,7 @@ locals {
     PICGRAPH_MAX_ALIASES              = tostring(var.graphql_limits.max_aliases)
     PICGRAPH_MAX_TOKENS               = tostring(var.graphql_limits.max_tokens)
     PICGRAPH_LOG_LEVEL                = var.log_level
+
+    PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS = tostring(var.max_token_lifetime_seconds)
   }
 }

@@ -224,6 +224,17 @@ variable "download_url_seconds" {
   }
 }
 
+variable "max_token_lifetime_seconds" {
+  description = "Longest bearer-token lifetime the function accepts, exp minus iat, in seconds (PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS); tokens without iat are refused."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.max_token_lifetime_seconds >= 60 && var.max_token_lifetime_seconds <= 2592000 && floor(var.max_token_lifetime_seconds) == var.max_token_lifetime_seconds
+    error_message = "max_token_lifetime_seconds must be a whole number between 60 and 2592000 (30 days)."
+  }
+}
+
 variable "processing_lease_seconds" {
   description = "How long one invocation owns an image it is processing before another may take over (PICGRAPH_PROCESSING_LEASE_SECONDS). Must exceed the function timeout."
   type        = number

@@ -19,7 +19,11 @@ class CreateImageUploadInput:
     tags: list[str] | None = None
     idempotency_key: str | None = strawberry.field(
         default=None,
-        description="Repeating a create with the same key (same viewer) returns the same image.",
+        description=(
+            "Repeating the same create with the same key (same viewer, within 24 h) returns "
+            "the same image; a different request under a used key, or a key whose image was "
+            "deleted or rejected, is a CONFLICT."
+        ),
     )
 
 

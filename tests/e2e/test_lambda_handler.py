@@ -121,6 +121,33 @@ def test_http_without_token_is_unauthenticated(installed_app: App) -> None:
     assert body["data"] is None
 
 
+def test_http_refuses_tokens_that_live_longer_than_the_configured_maximum(
+    installed_app: App,
+) -> None:
+    """GIVEN validly signed tokens whose exp is 25 h, or centuries, after iat (the default
+    PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS is 24 h) THEN UNAUTHENTICATED; a 24 h token works."""
+    import time
+
+    import jwt
+
+    secret = installed_app.settings.jwt_secret
+    assert secret is not None
+    assert installed_app.settings.max_token_lifetime_seconds == 86400
+    now = int(time.time())
+
+    def answer(lifetime: int) -> dict[str, Any]:
+        claims = {"sub": "lena", "iat": now, "exp": now + lifetime}
+        token = jwt.encode(claims, secret, algorithm="HS256")
+        event = http_event('{ image(id: "x") { id } }', token=token)
+        return body_of(lambda_handler.handler(event, lambda_context()))
+
+    assert answer(86400) == {"data": {"image": None}}
+    for lifetime in (86400 + 3600, 300 * 365 * 86400):
+        body = answer(lifetime)
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
 def test_http_jwt_authorizer_claims_identify_the_viewer(installed_app: App) -> None:
     """GIVEN an HTTP API event verified by a JWT authorizer THEN its sub is the viewer."""
     event = http_event(

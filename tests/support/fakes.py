@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from infra.errors import ImageAlreadyExistsError, ObjectNotFoundError, StaleImageError
 from services.models import (
+    IdempotencyRecord,
     Image,
     ImagePage,
     ImageQuery,
@@ -23,24 +24,33 @@ class FakeRepository:
 
     def __init__(self) -> None:
         self.images: dict[str, Image] = {}
-        self.idempotency: dict[tuple[str, str], str] = {}
+        self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self._lock = threading.Lock()
 
     def get(self, image_id: str) -> Image | None:
         return self.images.get(image_id)
 
-    def create(self, image: Image, *, idempotency_key: str | None = None) -> None:
+    def create(
+        self,
+        image: Image,
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str | None = None,
+    ) -> None:
         with self._lock:
             if idempotency_key is not None:
                 existing = self.idempotency.get((image.owner_id, idempotency_key))
                 if existing is not None:
-                    raise ImageAlreadyExistsError(existing)
-                self.idempotency[(image.owner_id, idempotency_key)] = image.id
+                    raise ImageAlreadyExistsError(existing.image_id)
+                record = IdempotencyRecord(image.id, fingerprint)
+                self.idempotency[(image.owner_id, idempotency_key)] = record
             if image.id in self.images:
                 raise ImageAlreadyExistsError()
             self.images[image.id] = image
 
-    def find_by_idempotency_key(self, owner_id: str, idempotency_key: str) -> str | None:
+    def find_by_idempotency_key(
+        self, owner_id: str, idempotency_key: str
+    ) -> IdempotencyRecord | None:
         return self.idempotency.get((owner_id, idempotency_key))
 
     def save(self, image: Image, *, previous: Image) -> None:

@@ -46,11 +46,31 @@ def test_a_valid_token_gives_its_subject() -> None:
         ),
         (
             bearer(
-                jwt.encode({"sub": "a", "exp": int(time.time()) - 120}, SECRET, algorithm="HS256")
+                jwt.encode(
+                    {"sub": "a", "iat": int(time.time()) - 600, "exp": int(time.time()) - 120},
+                    SECRET,
+                    algorithm="HS256",
+                )
             ),
             "expired",
         ),
         (bearer(jwt.encode({"sub": "a"}, SECRET, algorithm="HS256")), "invalid"),
+        (
+            bearer(
+                jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256")
+            ),
+            "no 'iat' claim",
+        ),
+        (
+            bearer(
+                jwt.encode(
+                    {"sub": "a", "iat": int(time.time()) + 3600, "exp": int(time.time()) + 7200},
+                    SECRET,
+                    algorithm="HS256",
+                )
+            ),
+            "invalid",
+        ),
         (bearer(jwt.encode({"exp": int(time.time()) + 60}, SECRET, algorithm="HS256")), "invalid"),
         (
             bearer(
@@ -60,7 +80,11 @@ def test_a_valid_token_gives_its_subject() -> None:
         ),
         (
             bearer(
-                jwt.encode({"sub": "", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256")
+                jwt.encode(
+                    {"sub": "", "iat": int(time.time()), "exp": int(time.time()) + 60},
+                    SECRET,
+                    algorithm="HS256",
+                )
             ),
             "subject",
         ),
@@ -109,3 +133,28 @@ def test_appsync_identities() -> None:
     for no_viewer in (None, {}, {"accountId": "123", "userArn": "arn:aws:iam::123:user/x"}):
         with pytest.raises(AuthenticationError):
             viewer_from_appsync(no_viewer)
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "limit", "accepted"),
+    [
+        (86400, 86400, True),
+        (86401, 86400, False),
+        (300 * 365 * 86400, 86400, False),
+        (3600, 600, False),
+        (600, 600, True),
+    ],
+)
+def test_tokens_may_not_live_longer_than_the_limit_past_iat(
+    lifetime: int, limit: int, accepted: bool
+) -> None:
+    """GIVEN a validly signed token with exp = iat + lifetime THEN accepted only up to the limit."""
+    issued = int(time.time()) - 5
+    token = jwt.encode(
+        {"sub": "alice", "iat": issued, "exp": issued + lifetime}, SECRET, algorithm="HS256"
+    )
+    if accepted:
+        assert viewer_from_bearer(bearer(token), SECRET, max_lifetime_seconds=limit) == "alice"
+    else:
+        with pytest.raises(AuthenticationError, match=f"longer than {limit} seconds"):
+            viewer_from_bearer(bearer(token), SECRET, max_lifetime_seconds=limit)

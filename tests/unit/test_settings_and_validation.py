@@ -21,6 +21,9 @@ def test_local_defaults_use_the_dev_secret() -> None:
     assert (settings.table_name, settings.bucket_name) == ("picgraph", "picgraph-images")
     assert settings.max_upload_bytes == 20 * 1024 * 1024
     assert settings.custom_endpoint is False
+    assert settings.max_token_lifetime_seconds == 86400
+    assert settings.uses_dev_jwt_secret
+    assert not Settings.from_env({"PICGRAPH_JWT_SECRET": "s" * 32}).uses_dev_jwt_secret
 
 
 @pytest.mark.parametrize(
@@ -36,6 +39,7 @@ def test_local_defaults_use_the_dev_secret() -> None:
         ({"PICGRAPH_UPLOAD_URL_SECONDS": "3600"}, "between 60 and 900"),
         ({"PICGRAPH_INTROSPECTION": "maybe"}, "true or false"),
         ({"PICGRAPH_AUTH_MODE": "trust-me"}, "'jwt' or 'upstream'"),
+        ({"PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS": "59"}, "between 60 and 2592000"),
     ],
 )
 def test_bad_settings_fail_with_one_clear_line(env: dict[str, str], message: str) -> None:

@@ -1,0 +1,119 @@
+"""createImageUpload's idempotencyKey, through the real schema, on DynamoDB (moto) and fakes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from resolvers.bootstrap import App, build_app
+from resolvers.context import Context
+from resolvers.schema import create_schema
+from tests.support.clock import FakeClock
+from tests.support.fakes import FakeRepository, FakeStore
+from tests.support.world import MotoWorld, build_moto_world
+
+CREATE = """mutation Create($input: CreateImageUploadInput!) {
+  createImageUpload(input: $input) {
+    image { id status contentType title tags }
+    upload { url fields { name value } }
+    userErrors { field message code }
+  }
+}"""
+DELETE = "mutation Delete($id: ID!) { deleteImage(id: $id) { userErrors { code } } }"
+FIRST = {
+    "filename": "a.jpg",
+    "contentType": "image/jpeg",
+    "sizeBytes": 1000,
+    "title": "Sunset",
+    "description": "Over the sea",
+    "tags": ["beach", "sea"],
+}
+
+
+class Api:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.schema = create_schema(
+            introspection=True, max_depth=10, max_aliases=15, max_tokens=2000
+        )
+        self.viewer = f"viewer-{uuid.uuid4().hex[:8]}"
+
+    def execute(self, document: str, **variables: Any) -> dict[str, Any]:
+        context = Context(app=self.app, request_id="req", viewer_id=self.viewer)
+        result = self.schema.execute_sync(
+            document, variable_values=variables, context_value=context
+        )
+        assert result.errors is None, result.errors
+        assert result.data is not None
+        return result.data
+
+    def create(self, key: str, **fields: Any) -> dict[str, Any]:
+        variables = {**FIRST, "idempotencyKey": key, **fields}
+        payload: dict[str, Any] = self.execute(CREATE, input=variables)["createImageUpload"]
+        return payload
+
+
+@pytest.fixture(params=["dynamodb", "fakes"])
+def api(request: pytest.FixtureRequest) -> Iterator[Api]:
+    if request.param == "fakes":
+        from infra.settings import Settings
+
+        settings = Settings.from_env({"PICGRAPH_JWT_SECRET": "idem-test-secret-0123456789-abcdef"})
+        yield Api(
+            build_app(settings, repository=FakeRepository(), store=FakeStore(), clock=FakeClock())
+        )
+        return
+    with mock_aws():
+        yield Api(build_moto_world(MotoWorld, name_prefix="picgraph-idem").app)
+
+
+def codes(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
+    return [(error["field"], error["code"]) for error in payload["userErrors"]]
+
+
+def test_the_same_request_replays_the_same_image_with_a_fresh_upload_target(api: Api) -> None:
+    first = api.create("k1")
+    again = api.create("k1", tags=["Beach", "SEA"], title="  Sunset ")  # normalises the same
+    assert codes(first) == codes(again) == []
+    assert again["image"]["id"] == first["image"]["id"]
+    assert again["upload"] is not None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"contentType": "image/png"},
+        {"sizeBytes": 999},
+        {"filename": "b.jpg"},
+        {"tags": ["beach"]},
+        {"tags": ["sea", "beach"]},
+        {"title": "Sunrise"},
+        {"title": None},
+        {"description": "Over the hills"},
+    ],
+)
+def test_a_different_request_under_a_used_key_is_a_conflict(
+    api: Api, change: dict[str, Any]
+) -> None:
+    """GIVEN a key used for one upload WHEN any field differs THEN CONFLICT, nothing new."""
+    first = api.create("k2")
+    other = api.create("k2", **change)
+    assert codes(other) == [(["input", "idempotencyKey"], "CONFLICT")]
+    assert other["image"] is None
+    assert other["upload"] is None
+    assert first["image"]["contentType"] == "image/jpeg"
+
+
+def test_a_replay_after_the_image_was_deleted_says_so(api: Api) -> None:
+    """GIVEN the key's image was deleted THEN CONFLICT naming it, never a bare upload: null."""
+    image_id = api.create("k3")["image"]["id"]
+    assert api.execute(DELETE, id=image_id)["deleteImage"]["userErrors"] == []
+    replay = api.create("k3")
+    assert codes(replay) == [(["input", "idempotencyKey"], "CONFLICT")]
+    assert image_id in replay["userErrors"][0]["message"]
+    assert "deleted" in replay["userErrors"][0]["message"]
+    assert replay["image"] is None
