@@ -239,6 +239,8 @@ def test_realistic_client_pages_pass(size: int | None) -> None:
     """GIVEN a 100-item page with every Image field, thumbnail and variants THEN it runs."""
     result = run(FULL_PAGE, {"n": size})
     assert result["errors"] == []
+    cost = create_schema().engine.prepared(FULL_PAGE).shapes["Gallery"].cost
+    assert cost.total({"n": 100}) == 9701  # the README quotes this figure
     two_pages = run(
         f"{{ a: images(first: 100) {{ edges {{ node {{ {IMAGE_FIELDS} }} }} }} "
         "b: images(first: 100) { edges { node { id thumbnail { url } } } } }"
