@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from graphql import GraphQLSchema, build_schema, graphql_sync  # noqa: E402
 
 from infra.settings import Settings  # noqa: E402
-from resolvers import appsync  # noqa: E402
+from resolvers import appsync_operations as appsync  # noqa: E402
 from resolvers.bootstrap import App, build_app  # noqa: E402
 from resolvers.context import Context  # noqa: E402
 from resolvers.logs import JsonFormatter  # noqa: E402

@@ -153,3 +153,20 @@ def test_masked_appsync_errors_carry_the_request_id(
     assert type(raised.value).__name__ == "INTERNAL_SERVER_ERROR"
     assert "req-single-9" in str(raised.value)
     assert any(getattr(r, "request_id", None) == "req-single-9" for r in caplog.records)
+
+
+def test_classifying_an_event_loads_no_graphql_engine() -> None:
+    """GIVEN a fresh interpreter THEN importing resolvers.appsync (the handler does, to
+    classify every event, S3 and schedules included) loads neither Strawberry nor
+    graphql-core; only resolving an AppSync field does."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, resolvers.appsync;"
+        " print(sorted(m for m in ('strawberry', 'graphql', 'jwt') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
