@@ -75,16 +75,13 @@ class Engine:
         allowed: Iterable[OperationType] | None = None,
         operation_extensions: Mapping[str, Any] | None = None,
     ) -> ExecutionResult | Awaitable[ExecutionResult]:
+        started = time.perf_counter()
         try:
             prepared = self.prepared(text)
         except Exception as exc:
             request_id = str(getattr(context, "request_id", None) or "unknown")
             return self._finish(
-                _refused([masked(None, request_id, exc)]),
-                None,
-                context,
-                request_id,
-                time.perf_counter(),
+                _refused([masked(None, request_id, exc)]), None, context, request_id, started
             )
         return self.run(
             prepared,
@@ -93,6 +90,7 @@ class Engine:
             operation_name=operation_name,
             allowed=allowed,
             operation_extensions=operation_extensions,
+            started=started,
         )
 
     def run(
@@ -104,9 +102,10 @@ class Engine:
         operation_name: str | None = None,
         allowed: Iterable[OperationType] | None = None,
         operation_extensions: Mapping[str, Any] | None = None,
+        started: float | None = None,
     ) -> ExecutionResult | Awaitable[ExecutionResult]:
         """The result, or (only if a resolver is async) an awaitable of it."""
-        started = time.perf_counter()
+        started = time.perf_counter() if started is None else started
         operation = prepared.operation(operation_name)
         if operation is not None and allowed is not None:
             operation_type = OperationType(operation.operation.value)
@@ -160,6 +159,10 @@ class Engine:
         operation_extensions: Mapping[str, Any] | None,
     ) -> CoreResult | ExecutionResult | Awaitable[CoreResult]:
         name = operation.name.value if operation.name else None
+        if variables is not None and not isinstance(variables, Mapping):
+            return _refused(
+                [GraphQLError("variables must be an object.", extensions={"code": BAD_USER_INPUT})]
+            )
         try:
             executor = self._executor_class.build(
                 self.schema,

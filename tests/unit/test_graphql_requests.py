@@ -181,6 +181,12 @@ def test_named_fragments_and_undefined_fragments() -> None:
     assert "nope" in undefined["errors"][0]["message"]
 
 
+@pytest.mark.parametrize("variables", [["n"], "n=1", 5])
+def test_variables_that_are_not_an_object_are_bad_user_input(variables: Any) -> None:
+    result = run(PAGE, variables)
+    assert codes(result) == ["BAD_USER_INPUT"]
+
+
 def test_parse_errors_have_a_code() -> None:
     result = run("{ image(id: ")
     assert codes(result) == ["GRAPHQL_PARSE_FAILED"]
