@@ -50,6 +50,7 @@ bench: $(STAMP)  ## Benchmarks that print figures (pyvips installs as a benchmar
 	$(BIN)/python scripts/bench_operations.py
 	$(BIN)/python scripts/bench_coldstart.py
 	$(BIN)/python scripts/bench_listing.py
+	$(BIN)/python scripts/bench_graphql.py
 
 package: $(STAMP)  ## dist/picgraph-lambda.zip (LAMBDA_ARCH=arm64|x86_64, LAMBDA_PYTHON=3.12)
 	$(BIN)/python scripts/build_lambda_package.py --arch $(LAMBDA_ARCH) --python-version $(LAMBDA_PYTHON)

@@ -49,6 +49,7 @@ class Settings:
     max_query_depth: int
     max_aliases: int
     max_tokens: int
+    max_query_cost: int
     log_level: str
 
     @property
@@ -119,6 +120,7 @@ class Settings:
             max_query_depth=_int(env, "PICGRAPH_MAX_QUERY_DEPTH", 10, 2, 50),
             max_aliases=_int(env, "PICGRAPH_MAX_ALIASES", 15, 1, 200),
             max_tokens=_int(env, "PICGRAPH_MAX_TOKENS", 2000, 100, 100_000),
+            max_query_cost=_int(env, "PICGRAPH_MAX_QUERY_COST", 20_000, 100, 10_000_000),
             log_level=env.get("PICGRAPH_LOG_LEVEL", "INFO").upper(),
         )
 

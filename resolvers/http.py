@@ -18,18 +18,13 @@ from strawberry.asgi import GraphQL
 from resolvers.bootstrap import App, get_app
 from resolvers.context import Context
 from resolvers.identity import AuthenticationError, viewer_from_api_gateway, viewer_from_bearer
-from resolvers.schema import create_schema
+from resolvers.schema import schema_for
 
 
 class PicgraphGraphQL(GraphQL[Context, None]):
     def __init__(self, app_provider: Callable[[], App]) -> None:
         settings = app_provider().settings
-        schema = create_schema(
-            introspection=settings.introspection,
-            max_depth=settings.max_query_depth,
-            max_aliases=settings.max_aliases,
-            max_tokens=settings.max_tokens,
-        )
+        schema = schema_for(settings)
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.introspection else None,

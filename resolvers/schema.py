@@ -1,21 +1,24 @@
-"""The Strawberry schema: Query, Mutation, and the safety limits around them."""
+"""The Strawberry schema: Query, Mutation, and the request pipeline around them.
+
+Strawberry builds the types and resolvers; every request runs through
+resolvers/execution.py (cached documents, limits, error codes, one log line), so that
+its views and the AppSync adapter share the same rules.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Awaitable, Iterable
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import strawberry
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
-from resolvers.extensions import PicgraphSchema, RequestLog, RequireViewer, ShapeErrors
+from resolvers.documents import Limits
+from resolvers.execution import Engine
 from resolvers.mutations.complete_image_upload import complete_image_upload
 from resolvers.mutations.create_image_upload import create_image_upload
 from resolvers.mutations.delete_image import delete_image
@@ -23,6 +26,9 @@ from resolvers.mutations.restore_image import restore_image
 from resolvers.mutations.update_image import update_image
 from resolvers.queries import Query
 from resolvers.types import Image
+
+if TYPE_CHECKING:
+    from infra.settings import Settings
 
 
 @strawberry.type
@@ -47,6 +53,117 @@ class Mutation:
     )
 
 
+class PicgraphSchema(strawberry.Schema):
+    """strawberry.Schema whose execute methods run the picgraph pipeline."""
+
+    def __init__(self, *, limits: Limits, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.engine = Engine(self._schema, self.execution_context_class, limits)
+
+    def execute_sync(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        result = self._run(
+            query,
+            variable_values,
+            context_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
+        if isinstance(result, ExecutionResult):
+            return result
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+        raise RuntimeError("GraphQL execution failed to complete synchronously.")
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        result = self._run(
+            query,
+            variable_values,
+            context_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
+        return result if isinstance(result, ExecutionResult) else await result
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        """Streaming transports get the single result of the same pipeline."""
+
+        async def single() -> AsyncGenerator[Any, None]:
+            yield await self.execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
+
+        return single()
+
+    async def subscribe(self, *args: Any, **kwargs: Any) -> Any:
+        return ExecutionResult(
+            data=None,
+            errors=[
+                GraphQLError("Subscriptions are not supported.", extensions={"code": "BAD_REQUEST"})
+            ],
+        )
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Logged by the pipeline instead: unexpected ones with the request id, once."""
+
+    def _run(
+        self,
+        query: str | None,
+        variables: dict[str, Any] | None,
+        context: Any,
+        operation_name: str | None,
+        allowed: Iterable[OperationType] | None,
+        operation_extensions: dict[str, Any] | None,
+    ) -> ExecutionResult | Awaitable[ExecutionResult]:
+        from strawberry.exceptions import MissingQueryError
+
+        if not query:
+            raise MissingQueryError
+        return self.engine.run_text(
+            query,
+            variables=variables,
+            context=context,
+            operation_name=operation_name,
+            allowed=allowed,
+            operation_extensions=operation_extensions,
+        )
+
+
 @cache
 def create_schema(
     *,
@@ -54,24 +171,31 @@ def create_schema(
     max_depth: int = 10,
     max_aliases: int = 15,
     max_tokens: int = 2000,
+    max_cost: int = 20_000,
 ) -> PicgraphSchema:
-    # Factories, so that each request gets fresh extension instances.
-    extensions: list[Callable[[], SchemaExtension]] = [
-        RequestLog,
-        ShapeErrors,
-        RequireViewer,
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=max_tokens),
-    ]
-    if not introspection:
-        extensions.append(DisableIntrospection)
+    """One schema (and document cache) per configuration, built once per process."""
     return PicgraphSchema(
         query=Query,
         mutation=Mutation,
         types=[Image],
-        extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not introspection),
+        limits=Limits(
+            max_depth=max_depth,
+            max_aliases=max_aliases,
+            max_tokens=max_tokens,
+            max_cost=max_cost,
+            introspection=introspection,
+        ),
+    )
+
+
+def schema_for(settings: Settings) -> PicgraphSchema:
+    return create_schema(
+        introspection=settings.introspection,
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        max_cost=settings.max_query_cost,
     )
 
 

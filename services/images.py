@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.ids import is_image_id
 from services.models import Image, ImageStatus, Variant
 from services.ports import ImageRepository, ObjectStore
 
@@ -16,7 +17,7 @@ class ImageReader:
 
     def get(self, viewer_id: str, image_id: str) -> Image | None:
         """READY images for everyone, any other status only for the owner, else None."""
-        if not image_id or len(image_id) > 100:
+        if not is_image_id(image_id):
             return None
         image = self._repository.get(image_id)
         if image is None or not image.visible_to(viewer_id):

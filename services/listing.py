@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from services.cursors import CursorCodec
 from services.errors import BadQueryArgumentError, InputValidationError, QueryForbiddenError
@@ -237,9 +237,10 @@ def _query(
         clean_tags = normalize_tags(tags or (), field=("filter", "tags"))
     except InputValidationError as exc:
         raise BadQueryArgumentError(exc.message) from None
-    for name, moment in (("createdAfter", created_after), ("createdBefore", created_before)):
-        if moment is not None and moment.utcoffset() is None:
-            raise BadQueryArgumentError(f"{name} must include a timezone offset.")
+    after_utc, before_utc = (
+        _utc("createdAfter", created_after),
+        _utc("createdBefore", created_before),
+    )
     wanted = ImageStatus.READY if status is None else ImageStatus(status)
     if wanted is not ImageStatus.READY and owner_id != viewer_id:
         raise QueryForbiddenError(
@@ -249,11 +250,33 @@ def _query(
         viewer_id=viewer_id,
         owner_id=owner_id,
         tags=clean_tags,
-        created_after=None if created_after is None else created_after.astimezone(UTC),
-        created_before=None if created_before is None else created_before.astimezone(UTC),
+        created_after=after_utc,
+        created_before=before_utc,
         status=wanted,
         sort=SortOrder(sort),
     )
+
+
+# One day inside datetime's range: the timelines step a microsecond or a month past a bound.
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+
+
+def _utc(name: str, moment: datetime | None) -> datetime | None:
+    """The bound in UTC, or BadQueryArgumentError (no offset, or outside year 1-9999 in UTC)."""
+    if moment is None:
+        return None
+    if moment.utcoffset() is None:
+        raise BadQueryArgumentError(f"{name} must include a timezone offset.")
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not _EARLIEST <= utc <= _LATEST:
+        raise BadQueryArgumentError(
+            f"{name} must lie between {_EARLIEST.date()} and {_LATEST.date()} (UTC)."
+        )
+    return utc
 
 
 def _position(image: Image) -> Position:

@@ -62,6 +62,7 @@ locals {
     PICGRAPH_MAX_QUERY_DEPTH          = tostring(var.graphql_limits.max_query_depth)
     PICGRAPH_MAX_ALIASES              = tostring(var.graphql_limits.max_aliases)
     PICGRAPH_MAX_TOKENS               = tostring(var.graphql_limits.max_tokens)
+    PICGRAPH_MAX_QUERY_COST           = tostring(var.max_query_cost)
     PICGRAPH_LOG_LEVEL                = var.log_level
 
     PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS = tostring(var.max_token_lifetime_seconds)

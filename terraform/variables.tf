@@ -304,6 +304,17 @@ variable "graphql_limits" {
   }
 }
 
+variable "max_query_cost" {
+  description = "PICGRAPH_MAX_QUERY_COST: the most a GraphQL operation may cost (page sizes multiply the fields selected under them; a presigned URL counts 10; see README \"Query cost\")."
+  type        = number
+  default     = 20000
+
+  validation {
+    condition     = var.max_query_cost >= 100 && var.max_query_cost <= 10000000
+    error_message = "max_query_cost must be between 100 and 10000000."
+  }
+}
+
 variable "public_s3_endpoint" {
   description = "Endpoint written into presigned URLs instead of the SDK's (PICGRAPH_PUBLIC_S3_ENDPOINT), for clients that reach S3 by another address (e.g. LocalStack from the host). Empty on AWS."
   type        = string

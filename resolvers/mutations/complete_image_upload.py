@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.context import Context
+from resolvers.mutations.ids import unknown_image_errors
 from resolvers.types import Image, UserError
 from services.errors import DomainError
 
@@ -19,6 +20,8 @@ def complete_image_upload(
     info: strawberry.Info[Context, None], id: strawberry.ID
 ) -> CompleteImageUploadPayload:
     viewer_id = info.context.require_viewer()
+    if (unknown := unknown_image_errors(id)) is not None:
+        return CompleteImageUploadPayload(user_errors=unknown)
     try:
         completion = info.context.app.uploads.complete_upload(viewer_id, id)
     except DomainError as error:

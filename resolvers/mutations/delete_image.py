@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.context import Context
+from resolvers.mutations.ids import unknown_image_errors
 from resolvers.types import Image, UserError
 from services.errors import DomainError
 
@@ -17,6 +18,8 @@ class DeleteImagePayload:
 
 def delete_image(info: strawberry.Info[Context, None], id: strawberry.ID) -> DeleteImagePayload:
     viewer_id = info.context.require_viewer()
+    if (unknown := unknown_image_errors(id)) is not None:
+        return DeleteImagePayload(user_errors=unknown)
     try:
         image = info.context.app.deletion.delete_image(viewer_id, id)
     except DomainError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.context import Context
+from resolvers.mutations.ids import unknown_image_errors
 from resolvers.types import Image, UserError
 from services.errors import DomainError
 
@@ -26,6 +27,8 @@ def update_image(
     info: strawberry.Info[Context, None], id: strawberry.ID, input: UpdateImageInput
 ) -> UpdateImagePayload:
     viewer_id = info.context.require_viewer()
+    if (unknown := unknown_image_errors(id)) is not None:
+        return UpdateImagePayload(user_errors=unknown)
     try:
         image = info.context.app.updates.update_image(
             viewer_id, id, title=input.title, description=input.description, tags=input.tags
