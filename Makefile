@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 IAC_VENV ?= $(VENV)/iac
 LAMBDA_ARCH ?= arm64
 LAMBDA_PYTHON ?= 3.12
+COMPOSE ?= docker compose
+# LocalStack from docker-compose.yml, as the host (and a browser on it) reaches it.
+LOCALSTACK_ENDPOINT ?= http://localhost:4566
+LOCALSTACK_ENV = AWS_ENDPOINT_URL=$(LOCALSTACK_ENDPOINT) AWS_ACCESS_KEY_ID=test \
+	AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
 .PHONY: install dev test lint typecheck pytest unit integration integration-localstack e2e bench \
 	bench-full package tf-fmt tf-check checkov schema clean localstack dev-localstack
@@ -47,6 +52,13 @@ integration: $(STAMP)  ## tests/integration on moto (S3 + DynamoDB)
 # a LocalStack already running instead (`make localstack`).
 integration-localstack: $(STAMP)  ## tests/integration on LocalStack S3 + moto DynamoDB
 	INTEGRATION_BACKENDS=localstack $(BIN)/python -m pytest -q tests/integration
+
+localstack: $(STAMP)  ## LocalStack in Docker (docker-compose.yml): up, healthy, table + bucket
+	$(COMPOSE) up --detach --wait localstack
+	$(LOCALSTACK_ENV) $(BIN)/picgraph bootstrap
+
+dev-localstack: localstack  ## picgraph serve against `make localstack`; URLs signed for the browser
+	$(LOCALSTACK_ENV) PICGRAPH_PUBLIC_S3_ENDPOINT=$(LOCALSTACK_ENDPOINT) $(BIN)/picgraph serve
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q tests/e2e
