@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from PIL import Image as PILImage
 
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, S3Backend
 from tests.support.aws import s3_keys, table_items
 from tests.support.graphql import COMPLETE_UPLOAD, CREATE_UPLOAD, IMAGE
 from tests.support.uploads import create_upload, post_to_s3, upload_and_complete
+from tests.support.world import JPEG
 
 VALID = {"filename": "ok.jpg", "contentType": "image/jpeg", "sizeBytes": 1000}
 
@@ -127,13 +128,65 @@ def test_complete_before_upload_is_retryable(api: Api, samples_dir: Path) -> Non
     assert done["image"]["status"] == "READY"
 
 
-def test_larger_than_declared_is_rejected_and_removed(api: Api, samples_dir: Path) -> None:
-    """moto does not enforce the POST policy; the service re-checks the size itself."""
+def test_larger_than_declared_is_rejected_and_removed(
+    api: Api, samples_dir: Path, s3_backend: S3Backend
+) -> None:
+    """GIVEN a POST of more bytes than declared
+    THEN an S3 that enforces the policy (LocalStack, AWS) refuses it and the image stays
+    PENDING_UPLOAD, retryable; one that does not (moto) stores it, and the service's own
+    re-check rejects it (UPLOAD_TOO_LARGE) and removes the bytes."""
     data = (samples_dir / "exif-samples/cameras/Canon_40D.jpg").read_bytes()
-    completed = upload_and_complete(api, "olga", data, declared_size=100)
+    created = create_upload(
+        api, "olga", filename="c.jpg", content_type="image/jpeg", size_bytes=100
+    )
+    image_id = created["image"]["id"]
+    status = post_to_s3(created["upload"], data, filename="c.jpg", content_type="image/jpeg")
+    completed = api.execute("olga", COMPLETE_UPLOAD, id=image_id)["completeImageUpload"]
+    if s3_backend.enforces_post_policy:
+        assert status == 400
+        assert [error["code"] for error in completed["userErrors"]] == ["UPLOAD_NOT_FOUND"]
+        assert completed["image"]["status"] == "PENDING_UPLOAD"
+    else:
+        assert status == 204
+        assert [error["code"] for error in completed["userErrors"]] == ["UPLOAD_TOO_LARGE"]
+        assert completed["image"]["status"] == "REJECTED"
+    assert not [key for key in s3_keys(api.app.settings) if image_id in key]
+
+
+def test_post_with_the_file_under_another_field_name_stores_nothing(api: Api) -> None:
+    """GIVEN a form that sends the file as `image` instead of `file`
+    THEN S3 refuses it (AWS: 400; LocalStack and moto: 500), nothing is stored, and
+    completeImageUpload says UPLOAD_NOT_FOUND, still retryable."""
+    import requests
+
+    created = create_upload(api, "ria", filename="r.jpg", content_type="image/jpeg", size_bytes=50)
+    fields = {field["name"]: field["value"] for field in created["upload"]["fields"]}
+    response = requests.post(
+        created["upload"]["url"],
+        data=fields,
+        files={"image": ("r.jpg", JPEG[:50], "image/jpeg")},
+        timeout=30,
+    )
+    assert response.status_code >= 400
+    image_id = created["image"]["id"]
+    completed = api.execute("ria", COMPLETE_UPLOAD, id=image_id)["completeImageUpload"]
+    assert [error["code"] for error in completed["userErrors"]] == ["UPLOAD_NOT_FOUND"]
+    assert completed["image"]["status"] == "PENDING_UPLOAD"
+    assert not [key for key in s3_keys(api.app.settings) if image_id in key]
+
+
+def test_oversize_bytes_in_staging_are_rejected_whoever_wrote_them(api: Api) -> None:
+    """GIVEN more bytes than declared reach the staging key without a POST policy
+    (a PutObject by anything holding bucket write access) THEN the service's own re-check
+    rejects them with UPLOAD_TOO_LARGE and removes them, on every backend."""
+    created = create_upload(api, "otto", filename="o.jpg", content_type="image/jpeg", size_bytes=50)
+    image_id = created["image"]["id"]
+    staging_key = {field["name"]: field["value"] for field in created["upload"]["fields"]}["key"]
+    api.app.store.write(staging_key, JPEG, content_type="image/jpeg")
+    completed = api.execute("otto", COMPLETE_UPLOAD, id=image_id)["completeImageUpload"]
     assert [error["code"] for error in completed["userErrors"]] == ["UPLOAD_TOO_LARGE"]
     assert completed["image"]["status"] == "REJECTED"
-    assert not [key for key in s3_keys(api.app.settings) if completed["image"]["id"] in key]
+    assert not [key for key in s3_keys(api.app.settings) if image_id in key]
 
 
 @pytest.mark.parametrize(
