@@ -222,7 +222,7 @@ class PillowImageProcessor:
             raise InvalidImageError(_EMPTY)
         detected = sniff_format(data)
         with self._decode(data, detected) as decoded:
-            orientation, metadata = _read_exif(decoded.image)
+            orientation, metadata = _read_exif(decoded.image, decoded.exif)
             renditions, placeholder = self._render(decoded, orientation)
         width, height = _upright_size(decoded.stored_size, orientation)
         return ProcessedImage(
@@ -255,7 +255,7 @@ class PillowImageProcessor:
             if layout is not None and stored_size[0] * stored_size[1] >= STREAM_MIN_PIXELS:
                 # Never decoded whole: bands come straight from the compressed data.
                 bands = functools.partial(_guarded_bands, data, layout, too_large)
-                yield _Decoded(image, stored_size, None, bands)
+                yield _Decoded(image, stored_size, None, bands, layout.exif or b"")
                 return
             draft_box = _draft(image, _fit(stored_size, self._sizes_largest_first[0][1]))
             with _decoding_errors(too_large):
@@ -343,6 +343,7 @@ class _Decoded:
     draft_box: tuple[float, float, float, float] | None  # the full picture, in `image` pixels
     # Set when `image` is left undecoded: its pixels, as bands of the given number of rows.
     bands: Callable[[int], Iterator[Image.Image]] | None
+    exif: bytes | None = None  # the EXIF block when `image` is left undecoded
 
 
 def _guarded_bands(
@@ -531,13 +532,20 @@ def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (height, width) if orientation in _AXES_SWAPPING_ORIENTATIONS else (width, height)
 
 
-def _read_exif(image: Image.Image) -> tuple[int, CameraMetadata]:
-    """EXIF orientation (1 when absent or unreadable) and camera metadata; GPS is never read."""
+def _read_exif(image: Image.Image, raw: bytes | None = None) -> tuple[int, CameraMetadata]:
+    """EXIF orientation (1 when absent or unreadable) and camera metadata; GPS is never read.
+
+    From `raw` (an EXIF block) when given, else from the image.
+    """
     with warnings.catch_warnings():
         # Pillow warns about each malformed tag it skips; unreadable EXIF is simply absent.
         warnings.simplefilter("ignore")
         try:
-            exif = image.getexif()
+            if raw is not None:
+                exif = Image.Exif()
+                exif.load(raw)
+            else:
+                exif = image.getexif()
         except _EXIF_ERRORS:
             return 1, CameraMetadata()
         return _orientation(exif), _camera_metadata(exif)

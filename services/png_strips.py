@@ -40,6 +40,8 @@ class PngLayout:
     header_chunks: bytes  # every chunk between IHDR and the first IDAT, as stored
     ihdr_tail: bytes  # IHDR after width and height: depth, colour type, methods
     idat_offset: int  # where the first IDAT chunk starts
+    exif: bytes | None  # the eXIf chunk's payload, wherever it is (Pillow's getexif() would
+    # decode the whole image to find one stored after the pixels)
 
 
 def png_layout(data: bytes) -> PngLayout | None:
@@ -50,20 +52,27 @@ def png_layout(data: bytes) -> PngLayout | None:
     if depth != 8 or interlace != 0 or colour_type not in _BYTES_PER_PIXEL:
         return None
     offset = 33
+    idat_offset: int | None = None
+    exif: bytes | None = None
     while offset + 8 <= len(data):
         length = int.from_bytes(data[offset : offset + 4], "big")
         kind = data[offset + 4 : offset + 8]
-        if kind == b"IDAT":
-            return PngLayout(
-                width=width,
-                height=height,
-                row_bytes=width * _BYTES_PER_PIXEL[colour_type],
-                header_chunks=data[33:offset],
-                ihdr_tail=data[24:29],
-                idat_offset=offset,
-            )
+        if kind == b"IDAT" and idat_offset is None:
+            idat_offset = offset
+        elif kind == b"eXIf" and exif is None:
+            exif = data[offset + 8 : offset + 8 + length]
         offset += 12 + length
-    return None
+    if idat_offset is None:
+        return None
+    return PngLayout(
+        width=width,
+        height=height,
+        row_bytes=width * _BYTES_PER_PIXEL[colour_type],
+        header_chunks=data[33:idat_offset],
+        ihdr_tail=data[24:29],
+        idat_offset=idat_offset,
+        exif=exif,
+    )
 
 
 def png_strips(data: bytes, layout: PngLayout, rows: int) -> Iterator[Image.Image]:

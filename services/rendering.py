@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import io
 import itertools
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -122,7 +123,8 @@ def reduce_bands(
     for band in bands:
         rows = band.height
         working = to_working(band)
-        band.close()
+        if working is not band:
+            band.close()
         if working.mode == "RGBA":
             opaque = opaque and working.getchannel("A").getextrema() == (255, 255)
             working = working.convert("RGBa")
@@ -141,7 +143,14 @@ def banded_resize(
     box: tuple[float, float, float, float] | None,
     worker: Worker,
 ) -> Image.Image:
-    """image.resize(size, LANCZOS, box), its output rows computed in `worker.threads` bands."""
+    """image.resize(size, LANCZOS, box), computed in bands on `worker.threads` threads.
+
+    Pillow resizes horizontally first, then vertically, rounding to 8 bits in between; so
+    does this, explicitly: the horizontal pass in bands of source rows (each band's pixels
+    are exactly those of the whole pass), then the vertical pass in bands of output rows,
+    cut where the band's box is exact in float32 (Pillow's box type), so that every filter
+    position is the one of the whole resize (to the last bit, or to one unit in rare pixels).
+    """
     left, top, right, bottom = box if box is not None else (0.0, 0.0, *image.size)
     bands = min(worker.threads, size[1] // _MIN_BAND_ROWS)
     if bands < 2 or reduction_factor((int(right - left), int(bottom - top)), size) != (1, 1):
@@ -153,18 +162,56 @@ def banded_resize(
         )
     premultiplied = image.mode in ("RGBA", "LA")
     source = image.convert({"RGBA": "RGBa", "LA": "La"}[image.mode]) if premultiplied else image
-    scale = (bottom - top) / size[1]
-    edges = [size[1] * index // bands for index in range(bands + 1)]
+    width, height = source.size
+    # Rows the vertical pass reads (its filter reaches 3 output pixels' worth either side).
+    reach = 3 * (bottom - top) / size[1] + 2
+    first_row, last_row = max(0, int(top - reach)), min(height, math.ceil(bottom + reach))
 
-    def band(first: int, last: int) -> Image.Image:
-        band_box = (left, top + first * scale, right, top + last * scale)
-        return source.resize((size[0], last - first), Image.Resampling.LANCZOS, box=band_box)
+    def horizontal(start: int, stop: int) -> Image.Image:
+        rows = source.crop((0, start, width, stop))
+        return rows.resize(
+            (size[0], stop - start), Image.Resampling.LANCZOS, box=(left, 0, right, stop - start)
+        )
 
-    futures = [worker.submit(functools.partial(band, a, b)) for a, b in itertools.pairwise(edges)]
+    row_edges = _edges(first_row, last_row, bands, 1)
+    widened = Image.new(source.mode, (size[0], last_row - first_row))
+    parts = [
+        worker.submit(functools.partial(horizontal, a, b)) for a, b in itertools.pairwise(row_edges)
+    ]
+    for start, part in zip(row_edges[:-1], parts, strict=True):
+        widened.paste(part.result(), (0, start - first_row))
+    shifted_top, shifted_bottom = top - first_row, bottom - first_row
+    scale = (shifted_bottom - shifted_top) / size[1]
+
+    def vertical(start: int, stop: int) -> Image.Image:
+        band_box = (0, shifted_top + start * scale, size[0], shifted_top + stop * scale)
+        return widened.resize((size[0], stop - start), Image.Resampling.LANCZOS, box=band_box)
+
+    out_edges = _edges(0, size[1], bands, _exact_step(shifted_top, shifted_bottom, size[1]))
     result = Image.new(source.mode, size)
-    for first, future in zip(edges[:-1], futures, strict=True):
-        result.paste(future.result(), (0, first))
+    parts = [
+        worker.submit(functools.partial(vertical, a, b)) for a, b in itertools.pairwise(out_edges)
+    ]
+    for start, part in zip(out_edges[:-1], parts, strict=True):
+        result.paste(part.result(), (0, start))
     return result.convert(image.mode) if premultiplied else result
+
+
+def _edges(start: int, stop: int, bands: int, step: int) -> list[int]:
+    """`bands` + 1 increasing cut points from start to stop, inner ones multiples of step."""
+    inner = {
+        start + round((stop - start) * index / bands / step) * step for index in range(1, bands)
+    }
+    return [start, *sorted(edge for edge in inner if start < edge < stop), stop]
+
+
+def _exact_step(top: float, bottom: float, rows: int) -> int:
+    """The smallest row count whose source span is a whole number (1 if none is small)."""
+    span = bottom - top
+    if top != int(top) or span != int(span):
+        return 1
+    step = rows // math.gcd(int(span), rows)
+    return step if step <= rows // 4 else 1
 
 
 def encode(name: str, image: Image.Image, image_format: str) -> Rendition:
