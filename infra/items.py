@@ -63,6 +63,8 @@ def image_attributes(image: Image, *, indexed: bool = True) -> dict[str, Any]:
         "width": image.width,
         "height": image.height,
         "checksumSha256": image.checksum_sha256,
+        "placeholder": image.placeholder,
+        "dominantColor": image.dominant_color,
         "originalKey": image.original_key,
         "rejectionCode": image.rejection_code,
         "rejectionMessage": image.rejection_message,
@@ -112,6 +114,8 @@ def from_item(item: Item) -> Image:
         height=_optional_int(data.get("height")),
         checksum_sha256=data.get("checksumSha256"),
         original_key=data.get("originalKey"),
+        placeholder=data.get("placeholder"),
+        dominant_color=data.get("dominantColor"),
         variants=tuple(_variant(raw) for raw in data.get("variants", ())),
         metadata=None
         if metadata is None
@@ -136,6 +140,7 @@ def _variant_attributes(variant: Variant) -> dict[str, Any]:
         "contentType": variant.content_type,
         "sizeBytes": variant.size_bytes,
         "key": variant.key,
+        "format": variant.format,
     }
 
 
@@ -147,6 +152,7 @@ def _variant(raw: dict[str, Any]) -> Variant:
         content_type=raw["contentType"],
         size_bytes=_int(raw["sizeBytes"]),
         key=raw["key"],
+        format=raw.get("format", "JPEG"),  # items written before formats existed
     )
 
 

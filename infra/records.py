@@ -33,6 +33,9 @@ class Variant:
     content_type: str
     size_bytes: int
     key: str
+    # Which `Image.variants(format:)` list it belongs to: "JPEG" (the default list: JPEG,
+    # or WebP with alpha for a transparent image), "WEBP" or "AVIF".
+    format: str = "JPEG"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class Image:
     original_key: str | None = None
     variants: tuple[Variant, ...] = ()
     metadata: CameraMetadata | None = None
+    placeholder: str | None = None  # ThumbHash of the upright image, base64
+    dominant_color: str | None = None  # "#rrggbb"
     deleted_at: datetime | None = None
     rejection_code: str | None = None
     rejection_message: str | None = None

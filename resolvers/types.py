@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +20,19 @@ if TYPE_CHECKING:
 ImageStatus = strawberry.enum(ImageStatusModel, name="ImageStatus")
 ImageSort = strawberry.enum(SortOrder, name="ImageSort")
 UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode")
+
+
+@strawberry.enum(description="Encoding of the renditions returned by variants and thumbnail.")
+class ImageFormat(enum.Enum):
+    JPEG = strawberry.enum_value(
+        "JPEG", description="JPEG; WebP with alpha for a transparent image. Every browser."
+    )
+    WEBP = strawberry.enum_value(
+        "WEBP", description="WebP: smaller than JPEG; every current browser."
+    )
+    AVIF = strawberry.enum_value(
+        "AVIF", description="AVIF: the smallest files; browsers since 2022-2024."
+    )
 
 
 @strawberry.interface(description="Relay object identification.")
@@ -70,6 +84,15 @@ class ImageMetadata:
         )
 
 
+FormatArgument = Annotated[
+    ImageFormat,
+    strawberry.argument(
+        description="Encoding of the renditions. JPEG (the default) works everywhere; an "
+        "image processed before WEBP or AVIF were offered has none in those formats."
+    ),
+]
+
+
 @strawberry.type
 class Image(Node):
     id: strawberry.ID
@@ -94,10 +117,22 @@ class Image(Node):
     updated_at: datetime
     deleted_at: datetime | None
     metadata: ImageMetadata | None
+    aspect_ratio: float | None = strawberry.field(
+        description="width / height of the upright image, to lay out a grid before any pixels "
+        "arrive; null until READY."
+    )
+    placeholder: str | None = strawberry.field(
+        description="ThumbHash (https://evanw.github.io/thumbhash/) of the upright image, "
+        "base64: decode it into a blurred preview while the image loads; null until READY."
+    )
+    dominant_color: str | None = strawberry.field(
+        description='Most common colour of the image, "#rrggbb"; null until READY.'
+    )
     model: strawberry.Private[ImageModel]
 
     @classmethod
     def from_model(cls, image: ImageModel) -> Image:
+        ready = image.status is ImageStatusModel.READY
         return cls(
             id=strawberry.ID(image.id),
             owner_id=strawberry.ID(image.owner_id),
@@ -115,6 +150,9 @@ class Image(Node):
             updated_at=image.updated_at,
             deleted_at=image.deleted_at,
             metadata=None if image.metadata is None else ImageMetadata.from_model(image.metadata),
+            aspect_ratio=_aspect_ratio(image),
+            placeholder=image.placeholder if ready else None,
+            dominant_color=image.dominant_color if ready else None,
             model=image,
         )
 
@@ -130,8 +168,12 @@ class Image(Node):
         return context.app.reader.original_url(context.viewer_id or "", self.model)
 
     @strawberry.field(description="Smallest variant; null unless READY.")
-    def thumbnail(self, info: strawberry.Info[Context, None]) -> ImageVariant | None:
-        variants = self.variants(info)
+    def thumbnail(
+        self,
+        info: strawberry.Info[Context, None],
+        format: FormatArgument = ImageFormat.JPEG,
+    ) -> ImageVariant | None:
+        variants = self.variants(info, format)
         return variants[0] if variants else None
 
     @strawberry.field(
@@ -140,12 +182,22 @@ class Image(Node):
             "empty unless READY."
         )
     )
-    def variants(self, info: strawberry.Info[Context, None]) -> list[ImageVariant]:
+    def variants(
+        self,
+        info: strawberry.Info[Context, None],
+        format: FormatArgument = ImageFormat.JPEG,
+    ) -> list[ImageVariant]:
         reader = info.context.app.reader
         return [
             ImageVariant.from_model(variant, reader.variant_url(variant))
-            for variant in reader.variants(self.model)
+            for variant in reader.variants(self.model, format.name)
         ]
+
+
+def _aspect_ratio(image: ImageModel) -> float | None:
+    if image.status is not ImageStatusModel.READY or not image.width or not image.height:
+        return None
+    return image.width / image.height
 
 
 @strawberry.type

@@ -32,9 +32,20 @@ class ImageReader:
             return None
         return self._store.presign_get(image.original_key, expires_in=self._url_seconds)
 
-    def variants(self, image: Image) -> tuple[Variant, ...]:
-        """Renditions are served only while READY (never after a delete)."""
-        return image.variants if image.status is ImageStatus.READY else ()
+    def variants(self, image: Image, image_format: str = "JPEG") -> tuple[Variant, ...]:
+        """The renditions in `image_format`, smallest first; only while READY.
+
+        A transparent image's default renditions are WebP already: they are its WEBP
+        list too. An image processed before a format was offered has none in it.
+        """
+        if image.status is not ImageStatus.READY:
+            return ()
+        chosen = tuple(variant for variant in image.variants if variant.format == image_format)
+        if not chosen and image_format == "WEBP":
+            defaults = tuple(variant for variant in image.variants if variant.format == "JPEG")
+            if defaults and all(variant.content_type == "image/webp" for variant in defaults):
+                return defaults
+        return chosen
 
     def variant_url(self, variant: Variant) -> str:
         return self._store.presign_get(variant.key, expires_in=self._url_seconds)

@@ -17,7 +17,8 @@ import re
 import string
 import struct
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -26,6 +27,20 @@ from PIL import Image, ImageChops, ImageCms
 
 from services.errors import InvalidImageError, UnsupportedMediaTypeError
 from services.models import CameraMetadata, ProcessedImage, Rendition
+from services.placeholders import Placeholder, placeholder_for
+from services.png_strips import PngLayout, png_layout, png_strips
+from services.rendering import (
+    DEFAULT_LIST_WEBP_QUALITY,
+    JPEG_QUALITY,
+    Worker,
+    available_formats,
+    banded_resize,
+    default_threads,
+    encode,
+    formats_for,
+    reduce_bands,
+    reduction_factor,
+)
 from services.validation import ALLOWED_CONTENT_TYPES
 
 __all__ = [
@@ -37,6 +52,7 @@ __all__ = [
     "JPEG",
     "JPEG_QUALITY",
     "PNG",
+    "STREAM_MIN_PIXELS",
     "WEBP",
     "WEBP_QUALITY",
     "DetectedFormat",
@@ -49,11 +65,10 @@ logger = logging.getLogger("picgraph.imaging")
 DEFAULT_SIZES: tuple[tuple[str, int], ...] = (("thumbnail", 320), ("medium", 640), ("feed", 1080))
 ALLOWED_FORMATS = ALLOWED_CONTENT_TYPES  # the same allowlist as createImageUpload's
 
-JPEG_QUALITY = 82
-WEBP_QUALITY = 82
-# A first integer reduce() before the filter when the source is 3x+ the target: much faster
-# on big non-JPEG sources (no DCT scaling for them), with no visible loss at that ratio.
-_REDUCING_GAP = 3.0
+WEBP_QUALITY = DEFAULT_LIST_WEBP_QUALITY
+# PNGs from this size on are decoded band by band (see services.png_strips).
+STREAM_MIN_PIXELS = 2_000_000
+_BAND_ROWS = 128
 _MAX_METADATA_TEXT = 128
 
 _TAG_MAKE = 0x010F
@@ -166,13 +181,19 @@ def _sniff_heif(data: bytes) -> DetectedFormat | None:
 
 
 class PillowImageProcessor:
-    """ImageProcessor: validates uploads and renders JPEG/WebP copies, without metadata."""
+    """ImageProcessor: validates uploads and renders resized copies, without metadata.
+
+    Renditions come in every format of `formats` that this Pillow can write (JPEG, the
+    default list, always). `threads` > 1 resizes in bands and encodes in parallel.
+    """
 
     def __init__(
         self,
         *,
         max_pixels: int = 50_000_000,
         sizes: Sequence[tuple[str, int]] = DEFAULT_SIZES,
+        formats: Sequence[str] | None = None,
+        threads: int | None = None,
     ) -> None:
         if max_pixels < 1:
             raise ValueError("max_pixels must be positive")
@@ -180,8 +201,16 @@ class PillowImageProcessor:
             raise ValueError("sizes must be a non-empty list of positive pixel limits")
         if len({name for name, _ in sizes}) != len(sizes):
             raise ValueError("rendition names must be unique")
+        offered = available_formats()
+        chosen = tuple(offered if formats is None else formats)
+        if "JPEG" not in chosen or any(name not in offered for name in chosen):
+            raise ValueError(f"formats must include JPEG and be among {', '.join(offered)}")
+        if threads is not None and threads < 1:
+            raise ValueError("threads must be positive")
         self._max_pixels = max_pixels
         self._sizes_largest_first = tuple(sorted(sizes, key=lambda size: size[1], reverse=True))
+        self._formats = chosen
+        self._threads = threads or default_threads()
 
     def process(self, data: bytes) -> ProcessedImage:
         """Validate, decode and render `data`.
@@ -193,8 +222,8 @@ class PillowImageProcessor:
             raise InvalidImageError(_EMPTY)
         detected = sniff_format(data)
         with self._decode(data, detected) as decoded:
-            orientation, metadata = _read_exif(decoded.image)
-            renditions = self._render(decoded, orientation)
+            orientation, metadata = _read_exif(decoded.image, decoded.exif)
+            renditions, placeholder = self._render(decoded, orientation)
         width, height = _upright_size(decoded.stored_size, orientation)
         return ProcessedImage(
             format=detected.pillow_format,
@@ -205,6 +234,8 @@ class PillowImageProcessor:
             checksum_sha256=hashlib.sha256(data).hexdigest(),
             metadata=metadata,
             renditions=renditions,
+            placeholder=placeholder.thumbhash,
+            dominant_color=placeholder.dominant_colour,
         )
 
     @contextmanager
@@ -220,10 +251,16 @@ class PillowImageProcessor:
         with image:
             stored_size = image.size
             self._check_pixel_count(stored_size)
+            layout = png_layout(data) if detected is PNG else None
+            if layout is not None and stored_size[0] * stored_size[1] >= STREAM_MIN_PIXELS:
+                # Never decoded whole: bands come straight from the compressed data.
+                bands = functools.partial(_guarded_bands, data, layout, too_large)
+                yield _Decoded(image, stored_size, None, bands, layout.exif or b"")
+                return
             draft_box = _draft(image, _fit(stored_size, self._sizes_largest_first[0][1]))
             with _decoding_errors(too_large):
                 image.load()
-            yield _Decoded(image, stored_size, draft_box)
+            yield _Decoded(image, stored_size, draft_box, None)
 
     def _check_pixel_count(self, size: tuple[int, int]) -> None:
         width, height = size
@@ -241,28 +278,37 @@ class PillowImageProcessor:
         limit = min(self._max_pixels, pillow_limit)
         return f"The image is too large: more than the {limit:,} pixels allowed."
 
-    def _render(self, decoded: _Decoded, orientation: int) -> tuple[Rendition, ...]:
-        """One rendition per size, smallest first, each downscaled from the next larger."""
+    def _render(
+        self, decoded: _Decoded, orientation: int
+    ) -> tuple[tuple[Rendition, ...], Placeholder]:
+        """Every size in every format, smallest first; each size from the next larger one."""
         transpose = _ORIENTATION_TRANSPOSE.get(orientation)
-        icc_profile = decoded.image.info.get("icc_profile")  # before _working_image empties it
-        current = _working_image(decoded.image)
-        box = decoded.draft_box
-        renditions: list[Rendition] = []
-        for name, limit in self._sizes_largest_first:
+        icc_profile = decoded.image.info.get("icc_profile")  # before the source is dropped
+        worker = Worker(self._threads)
+        largest = _fit(decoded.stored_size, self._sizes_largest_first[0][1])
+        current, box, opaque = _first_working(decoded, largest)
+        encodes: list[tuple[str, Future[Rendition]]] = []
+        upright: Image.Image | None = None
+        for index, (name, limit) in enumerate(self._sizes_largest_first):
             target = _fit(decoded.stored_size, limit)
-            if renditions and current.size == target:
-                renditions.append(_renamed(renditions[-1], name))
-                continue
-            if current.size != target:
-                current = current.resize(
-                    target, Image.Resampling.LANCZOS, box=box, reducing_gap=_REDUCING_GAP
+            if upright is None or current.size != target:
+                if current.size != target:
+                    current = banded_resize(current, target, box, worker)
+                if index == 0:  # the largest: every smaller rendition is derived from it
+                    current = _finish_mode(current, opaque)
+                    current = _to_srgb(current, icc_profile)
+                box = None
+                upright = current.transpose(transpose) if transpose is not None else current
+            for image_format in formats_for(upright, self._formats):
+                encodes.append(
+                    (name, worker.submit(functools.partial(encode, name, upright, image_format)))
                 )
-            if not renditions:  # the largest: every smaller rendition is derived from it
-                current = _to_srgb(current, icc_profile)
-            box = None
-            upright = current.transpose(transpose) if transpose is not None else current
-            renditions.append(_encode(name, upright))
-        return tuple(reversed(renditions))
+        assert upright is not None
+        placeholder = placeholder_for(upright)
+        renditions = [future.result() for _, future in encodes]
+        order = {name: rank for rank, (name, _) in enumerate(reversed(self._sizes_largest_first))}
+        renditions.sort(key=lambda rendition: order[rendition.name])
+        return tuple(renditions), placeholder
 
 
 def _check_riff_not_truncated(data: bytes) -> None:
@@ -295,6 +341,59 @@ class _Decoded:
     image: Image.Image  # possibly decoded at a reduced JPEG scale (see draft_box)
     stored_size: tuple[int, int]  # full size, as stored (before EXIF orientation)
     draft_box: tuple[float, float, float, float] | None  # the full picture, in `image` pixels
+    # Set when `image` is left undecoded: its pixels, as bands of the given number of rows.
+    bands: Callable[[int], Iterator[Image.Image]] | None
+    exif: bytes | None = None  # the EXIF block when `image` is left undecoded
+
+
+def _guarded_bands(
+    data: bytes, layout: PngLayout, too_large_message: str, rows: int
+) -> Iterator[Image.Image]:
+    """png_strips, its failures told as Pillow's would be (damaged, truncated)."""
+    strips = png_strips(data, layout, rows)
+    while True:
+        with _decoding_errors(too_large_message):
+            band = next(strips, None)
+        if band is None:
+            return
+        yield band
+
+
+def _first_working(
+    decoded: _Decoded, target: tuple[int, int]
+) -> tuple[Image.Image, tuple[float, float, float, float] | None, bool]:
+    """The source in working mode, ready for the largest resize: (image, box, opaque).
+
+    A big non-JPEG source is converted and reduced band by band (from the compressed
+    data for a streamed PNG), so that its only full-size copy is the decode, if any.
+    """
+    image = decoded.image
+    factor = reduction_factor(decoded.stored_size, target)
+    if decoded.bands is None and (image.format in ("JPEG", "MPO") or factor == (1, 1)):
+        working = _working_image(image)
+        return working, decoded.draft_box, working.mode != "RGBA"
+    mode = _working_mode(image)
+    rows = factor[1] * -(-_BAND_ROWS // factor[1])
+    bands = decoded.bands(rows) if decoded.bands is not None else _crop_bands(image, rows)
+    reduced = reduce_bands(
+        bands, decoded.stored_size, factor, functools.partial(_to_working, mode=mode)
+    )
+    image.close()  # the decoded pixels, if any, are not needed any more
+    return reduced.image, reduced.box, reduced.opaque
+
+
+def _crop_bands(image: Image.Image, rows: int) -> Iterator[Image.Image]:
+    for top in range(0, image.height, rows):
+        yield image.crop((0, top, image.width, min(image.height, top + rows)))
+
+
+def _finish_mode(image: Image.Image, opaque: bool) -> Image.Image:
+    """RGB or RGBA from a resized working image (RGBa is premultiplied, for resizing)."""
+    if image.mode == "RGBa":
+        image = image.convert("RGBA")
+    if image.mode == "RGBA" and opaque:
+        image = image.convert("RGB")
+    return image
 
 
 @functools.cache
@@ -350,16 +449,26 @@ def _draft(image: Image.Image, target: tuple[int, int]) -> tuple[float, float, f
     return None if drafted is None else drafted[1]
 
 
-def _working_image(image: Image.Image) -> Image.Image:
-    """8-bit RGB, or RGBA when some pixel is not opaque, without the source's metadata."""
+def _working_mode(image: Image.Image) -> str:
+    return "RGBA" if image.has_transparency_data else "RGB"
+
+
+def _to_working(image: Image.Image, mode: str) -> Image.Image:
+    """8-bit `mode` (RGB or RGBA), without the source's metadata."""
     if image.mode in ("I", "F") or image.mode.startswith("I;16"):
         image = image.convert("I").point(lambda value: value / 256).convert("L")
-    mode = "RGBA" if image.has_transparency_data else "RGB"
     working = image if image.mode == mode else image.convert(mode)
-    if mode == "RGBA" and working.getchannel("A").getextrema() == (255, 255):
-        working = working.convert("RGB")
     # Derived images inherit `info`; emptied, no EXIF, XMP, ICC or comment can reach a rendition.
     working.info = {}
+    return working
+
+
+def _working_image(image: Image.Image) -> Image.Image:
+    """8-bit RGB, or RGBA when some pixel is not opaque, without the source's metadata."""
+    working = _to_working(image, _working_mode(image))
+    if working.mode == "RGBA" and working.getchannel("A").getextrema() == (255, 255):
+        working = working.convert("RGB")
+        working.info = {}
     return working
 
 
@@ -418,47 +527,25 @@ def _colour_probe(mode: str) -> Image.Image:
     return probe.convert(mode)
 
 
-def _encode(name: str, image: Image.Image) -> Rendition:
-    buffer = io.BytesIO()
-    if image.mode == "RGBA":
-        image.save(buffer, "WEBP", quality=WEBP_QUALITY)
-        content_type, extension = "image/webp", "webp"
-    else:
-        image.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=False)
-        content_type, extension = "image/jpeg", "jpg"
-    return Rendition(
-        name=name,
-        width=image.width,
-        height=image.height,
-        content_type=content_type,
-        extension=extension,
-        data=buffer.getvalue(),
-    )
-
-
-def _renamed(rendition: Rendition, name: str) -> Rendition:
-    return Rendition(
-        name=name,
-        width=rendition.width,
-        height=rendition.height,
-        content_type=rendition.content_type,
-        extension=rendition.extension,
-        data=rendition.data,
-    )
-
-
 def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     width, height = size
     return (height, width) if orientation in _AXES_SWAPPING_ORIENTATIONS else (width, height)
 
 
-def _read_exif(image: Image.Image) -> tuple[int, CameraMetadata]:
-    """EXIF orientation (1 when absent or unreadable) and camera metadata; GPS is never read."""
+def _read_exif(image: Image.Image, raw: bytes | None = None) -> tuple[int, CameraMetadata]:
+    """EXIF orientation (1 when absent or unreadable) and camera metadata; GPS is never read.
+
+    From `raw` (an EXIF block) when given, else from the image.
+    """
     with warnings.catch_warnings():
         # Pillow warns about each malformed tag it skips; unreadable EXIF is simply absent.
         warnings.simplefilter("ignore")
         try:
-            exif = image.getexif()
+            if raw is not None:
+                exif = Image.Exif()
+                exif.load(raw)
+            else:
+                exif = image.getexif()
         except _EXIF_ERRORS:
             return 1, CameraMetadata()
         return _orientation(exif), _camera_metadata(exif)

@@ -43,6 +43,7 @@ class Rendition:
     content_type: str
     extension: str
     data: bytes
+    format: str = "JPEG"  # the variants(format:) list it belongs to, see Variant.format
 
 
 @dataclass(frozen=True)
@@ -56,4 +57,6 @@ class ProcessedImage:
     height: int
     checksum_sha256: str
     metadata: CameraMetadata
-    renditions: tuple[Rendition, ...] = field(default=())  # smallest first
+    renditions: tuple[Rendition, ...] = field(default=())  # smallest first, per format
+    placeholder: str | None = None  # ThumbHash (base64) of the smallest rendition
+    dominant_color: str | None = None  # "#rrggbb"

@@ -227,6 +227,7 @@ class UploadService:
                     content_type=rendition.content_type,
                     size_bytes=len(rendition.data),
                     key=key,
+                    format=rendition.format,
                 )
             )
         written = (original_key, *(variant.key for variant in variants))
@@ -257,6 +258,8 @@ class UploadService:
                 original_key=original_key,
                 variants=tuple(variants),
                 metadata=processed.metadata,
+                placeholder=processed.placeholder,
+                dominant_color=processed.dominant_color,
                 processing_until=None,
                 cleanup_after=None,
                 updated_at=self._clock.now(),

@@ -1,0 +1,138 @@
+"""Decode a PNG a band of rows at a time, so that a big one never sits in memory whole.
+
+Pillow decodes a PNG into one full-size image (4 bytes a pixel: 200 MB for 50 MP) before
+anything can be reduced. Here the zlib stream is inflated incrementally, and every band of
+rows is handed to Pillow's own PNG decoder as a small PNG of its own: the same header
+chunks (palette, transparency, profile), the band's rows recompressed as stored zlib
+blocks (a copy, no compression work), preceded by the band's previous row, unfiltered,
+because a row's filter refers to the one above it. Pixels come out identical to a full
+decode; peak memory is one band.
+
+Only what this can reproduce exactly is streamed: 8 bits per sample, not interlaced.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+
+from PIL import Image
+
+__all__ = ["PngLayout", "png_layout", "png_strips"]
+
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_BYTES_PER_PIXEL = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type, at 8 bits per sample
+_INFLATE_CHUNK = 1 << 20
+
+
+class TruncatedPngError(EOFError):
+    """The image data ends before the last row."""
+
+
+@dataclass(frozen=True)
+class PngLayout:
+    width: int
+    height: int
+    row_bytes: int  # without the filter byte
+    header_chunks: bytes  # every chunk between IHDR and the first IDAT, as stored
+    ihdr_tail: bytes  # IHDR after width and height: depth, colour type, methods
+    idat_offset: int  # where the first IDAT chunk starts
+    exif: bytes | None  # the eXIf chunk's payload, wherever it is (Pillow's getexif() would
+    # decode the whole image to find one stored after the pixels)
+
+
+def png_layout(data: bytes) -> PngLayout | None:
+    """The layout of a PNG this module can stream, or None (then decode it whole)."""
+    if not data.startswith(_SIGNATURE) or len(data) < 33 or data[12:16] != b"IHDR":
+        return None
+    width, height, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    if depth != 8 or interlace != 0 or colour_type not in _BYTES_PER_PIXEL:
+        return None
+    offset = 33
+    idat_offset: int | None = None
+    exif: bytes | None = None
+    while offset + 8 <= len(data):
+        length = int.from_bytes(data[offset : offset + 4], "big")
+        kind = data[offset + 4 : offset + 8]
+        if kind == b"IDAT" and idat_offset is None:
+            idat_offset = offset
+        elif kind == b"eXIf" and exif is None:
+            exif = data[offset + 8 : offset + 8 + length]
+        offset += 12 + length
+    if idat_offset is None:
+        return None
+    return PngLayout(
+        width=width,
+        height=height,
+        row_bytes=width * _BYTES_PER_PIXEL[colour_type],
+        header_chunks=data[33:idat_offset],
+        ihdr_tail=data[24:29],
+        idat_offset=idat_offset,
+        exif=exif,
+    )
+
+
+def png_strips(data: bytes, layout: PngLayout, rows: int) -> Iterator[Image.Image]:
+    """The picture as consecutive bands of `rows` rows (the last may be shorter), decoded."""
+    stride = layout.row_bytes + 1
+    inflater = zlib.decompressobj()
+    pending = bytearray()
+    previous_row: bytes | None = None
+    done = 0
+    for compressed in _idat_payloads(data, layout.idat_offset):
+        view = compressed
+        while view and done < layout.height:
+            pending += inflater.decompress(view, _INFLATE_CHUNK)
+            view = inflater.unconsumed_tail
+            while len(pending) >= rows * stride or (
+                pending and done + len(pending) // stride >= layout.height
+            ):
+                count = min(rows, len(pending) // stride, layout.height - done)
+                if count == 0:
+                    break
+                band = _decode_band(layout, previous_row, bytes(pending[: count * stride]))
+                del pending[: count * stride]
+                done += count
+                previous_row = band.crop((0, band.height - 1, band.width, band.height)).tobytes()
+                yield band
+        if done >= layout.height:
+            return
+    raise TruncatedPngError("image data ends before the last row")
+
+
+def _idat_payloads(data: bytes, offset: int) -> Iterator[bytes]:
+    while offset + 8 <= len(data):
+        length = int.from_bytes(data[offset : offset + 4], "big")
+        kind = data[offset + 4 : offset + 8]
+        if kind != b"IDAT":
+            return
+        yield data[offset + 8 : offset + 8 + length]
+        offset += 12 + length
+
+
+def _decode_band(layout: PngLayout, previous_row: bytes | None, filtered: bytes) -> Image.Image:
+    raw = filtered if previous_row is None else b"\x00" + previous_row + filtered
+    height = len(raw) // (layout.row_bytes + 1)
+    ihdr = struct.pack(">II", layout.width, height) + layout.ihdr_tail
+    png = b"".join(
+        (
+            _SIGNATURE,
+            _chunk(b"IHDR", ihdr),
+            layout.header_chunks,
+            _chunk(b"IDAT", zlib.compress(raw, 0)),
+            _chunk(b"IEND", b""),
+        )
+    )
+    with Image.open(BytesIO(png), formats=["PNG"]) as band:
+        band.load()
+        if previous_row is None:
+            return band.copy()
+        return band.crop((0, 1, band.width, band.height))
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload)
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)

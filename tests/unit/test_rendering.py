@@ -1,0 +1,224 @@
+"""Renditions in every format, resized in bands on threads, PNGs decoded band by band."""
+
+from __future__ import annotations
+
+import io
+import math
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageDraw, ImageFile, features
+
+from services import imaging
+from services.errors import InvalidImageError
+from services.imaging import PillowImageProcessor
+from services.models import ProcessedImage
+from services.png_strips import png_layout, png_strips
+from services.rendering import available_formats
+
+samples = pytest.mark.samples
+needs_modern = pytest.mark.skipif(
+    not (features.check("avif") and features.check("webp")), reason="no AVIF or WebP here"
+)
+
+
+def encode(image: Image.Image, image_format: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, **options)
+    return buffer.getvalue()
+
+
+def photo_like(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
+    """Noise, gradients and hard edges: every PNG filter type gets used on it."""
+    width, height = size
+    noise = Image.effect_noise(size, 50).convert("L")
+    gradient = Image.linear_gradient("L").resize(size)
+    picture = Image.merge("RGB", (noise, gradient, gradient.transpose(Image.Transpose.ROTATE_180)))
+    ImageDraw.Draw(picture).ellipse((width // 5, height // 5, width // 2, height // 2), fill="red")
+    if mode == "RGBA":
+        rgba = picture.convert("RGBA")
+        rgba.putalpha(gradient)
+        return rgba
+    return picture.convert(mode)
+
+
+def decoded(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB")
+
+
+def psnr(first: Image.Image, second: Image.Image) -> float:
+    """Peak signal-to-noise ratio in dB over the RGB values (inf when identical)."""
+    histogram = ImageChops.difference(first, second).histogram()
+    squared = sum(count * (value % 256) ** 2 for value, count in enumerate(histogram))
+    mean = squared / (first.width * first.height * 3)
+    return math.inf if mean == 0 else 10 * math.log10(255**2 / mean)
+
+
+def by_format(result: ProcessedImage) -> dict[str, list[tuple[str, int, int, str]]]:
+    lists: dict[str, list[tuple[str, int, int, str]]] = {}
+    for rendition in result.renditions:
+        entry = (rendition.name, rendition.width, rendition.height, rendition.content_type)
+        lists.setdefault(rendition.format, []).append(entry)
+    return lists
+
+
+@needs_modern
+def test_every_size_comes_in_jpeg_webp_and_avif() -> None:
+    """GIVEN a 4000x3000 photo WHEN processed with the default formats
+    THEN each size exists as JPEG, WebP and AVIF, smallest first, each decoding to its size."""
+    result = PillowImageProcessor().process(encode(photo_like((4000, 3000)), "JPEG"))
+
+    sizes = [("thumbnail", 320, 240), ("medium", 640, 480), ("feed", 1080, 810)]
+    assert by_format(result) == {
+        "JPEG": [(*size, "image/jpeg") for size in sizes],
+        "WEBP": [(*size, "image/webp") for size in sizes],
+        "AVIF": [(*size, "image/avif") for size in sizes],
+    }
+    for rendition in result.renditions:
+        with Image.open(io.BytesIO(rendition.data)) as decoded:
+            assert decoded.size == (rendition.width, rendition.height)
+            assert decoded.format == rendition.format
+            assert decoded.getexif() == {}
+
+
+@needs_modern
+def test_transparent_image_has_no_second_webp_list_and_avif_keeps_alpha() -> None:
+    """GIVEN a transparent PNG WHEN processed
+    THEN its default list is WebP with alpha (as ever), no separate WEBP list is made,
+    and the AVIF renditions keep the transparency."""
+    picture = Image.new("RGBA", (900, 700), (0, 0, 0, 0))
+    ImageDraw.Draw(picture).ellipse((100, 100, 800, 600), fill=(0, 120, 255, 255))
+
+    result = PillowImageProcessor().process(encode(picture, "PNG"))
+
+    lists = by_format(result)
+    assert set(lists) == {"JPEG", "AVIF"}
+    assert {entry[3] for entry in lists["JPEG"]} == {"image/webp"}
+    avif = next(r for r in result.renditions if r.format == "AVIF")
+    with Image.open(io.BytesIO(avif.data)) as decoded:
+        assert decoded.mode == "RGBA"
+        assert decoded.getpixel((0, 0))[3] == 0  # type: ignore[index]
+
+
+def test_formats_must_include_jpeg_and_be_known() -> None:
+    """GIVEN a format list without JPEG, or with an unknown format THEN ValueError."""
+    with pytest.raises(ValueError, match="formats"):
+        PillowImageProcessor(formats=("WEBP",))
+    with pytest.raises(ValueError, match="formats"):
+        PillowImageProcessor(formats=("JPEG", "GIF"))
+    assert available_formats()[0] == "JPEG"
+
+
+@samples
+@pytest.mark.parametrize(
+    "relative", ["exif-samples/heic/IMG_5195.HEIC", "exif-samples/orientation/landscape_6.jpg"]
+)
+def test_threads_change_nothing_in_the_output(samples_dir: Path, relative: str) -> None:
+    """GIVEN a real photo WHEN processed on 1, 2 and 3 threads
+    THEN 2 threads give the very same bytes (the bands are exact), and 3 the same pixels
+    but for a unit in rare ones where a band's box is not exact in float32 (PSNR > 50 dB)."""
+    data = (samples_dir / relative).read_bytes()
+
+    one = PillowImageProcessor(formats=("JPEG",), threads=1).process(data)
+    two = PillowImageProcessor(formats=("JPEG",), threads=2).process(data)
+    three = PillowImageProcessor(formats=("JPEG",), threads=3).process(data)
+
+    assert [r.data for r in one.renditions] == [r.data for r in two.renditions]
+    for single, banded in zip(one.renditions, three.renditions, strict=True):
+        assert (single.width, single.height) == (banded.width, banded.height)
+        assert psnr(decoded(single.data), decoded(banded.data)) > 50
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P"])
+@pytest.mark.parametrize("options", [{}, {"optimize": True}, {"compress_level": 1}])
+def test_png_bands_are_exactly_the_full_decode(mode: str, options: dict[str, object]) -> None:
+    """GIVEN an 8-bit PNG of each colour type (any filters, any compression)
+    WHEN decoded in bands of 17 rows THEN the bands, stacked, are the full decode."""
+    data = encode(photo_like((301, 203), mode), "PNG", **options)
+    layout = png_layout(data)
+    assert layout is not None
+
+    bands = list(png_strips(data, layout, 17))
+
+    with Image.open(io.BytesIO(data)) as full:
+        full.load()
+        stacked = Image.new(full.mode, full.size)
+        top = 0
+        for band in bands:
+            assert band.mode == full.mode
+            stacked.paste(band, (0, top))
+            top += band.height
+        assert [band.height for band in bands] == [17] * 11 + [16]
+        assert (
+            ImageChops.difference(stacked.convert("RGBA"), full.convert("RGBA")).getbbox() is None
+        )
+
+
+def test_pngs_that_cannot_be_streamed_are_decoded_whole() -> None:
+    """GIVEN a 4-bit, an interlaced or a 16-bit PNG THEN it is not streamed."""
+    four_bit = encode(photo_like((64, 48), "P"), "PNG", bits=4)
+    sixteen_bit = encode(photo_like((64, 48), "L").convert("I;16"), "PNG")
+    plain = encode(photo_like((64, 48)), "PNG")
+    interlaced = plain[:28] + b"\x01" + plain[29:]  # png_layout reads only the header
+
+    assert png_layout(plain) is not None
+    for data in (four_bit, sixteen_bit, interlaced):
+        assert png_layout(data) is None
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P"])
+def test_streamed_png_gives_the_renditions_of_a_whole_decode(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """GIVEN a 2400x1800 PNG (reduced by an integer factor before the filter)
+    WHEN processed streamed and processed whole
+    THEN the renditions are byte for byte the same, and the streamed run never decoded it
+    whole."""
+    data = encode(photo_like((2400, 1800), mode), "PNG")
+    monkeypatch.setattr(imaging, "STREAM_MIN_PIXELS", 10**12)
+    whole = PillowImageProcessor(formats=("JPEG",)).process(data)
+
+    monkeypatch.setattr(imaging, "STREAM_MIN_PIXELS", 1)
+    full_loads: list[tuple[int, int]] = []
+    original_load = ImageFile.ImageFile.load
+
+    def counting_load(self: ImageFile.ImageFile) -> object:
+        full_loads.append(self.size)
+        return original_load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    streamed = PillowImageProcessor(formats=("JPEG",), sizes=[("a", 300), ("b", 100)]).process(data)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", original_load)
+
+    assert (2400, 1800) not in full_loads
+    monkeypatch.setattr(imaging, "STREAM_MIN_PIXELS", 10**12)
+    whole = PillowImageProcessor(formats=("JPEG",), sizes=[("a", 300), ("b", 100)]).process(data)
+    assert [r.data for r in streamed.renditions] == [r.data for r in whole.renditions]
+    assert [r.content_type for r in streamed.renditions] == [
+        r.content_type for r in whole.renditions
+    ]
+
+
+def test_streamed_png_cut_short_is_truncated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a big PNG cut at 60 % WHEN processed streamed THEN 'truncated', as before."""
+    monkeypatch.setattr(imaging, "STREAM_MIN_PIXELS", 1)
+    data = encode(photo_like((1200, 900)), "PNG")
+
+    with pytest.raises(InvalidImageError, match="it is truncated"):
+        PillowImageProcessor(formats=("JPEG",)).process(data[: len(data) * 6 // 10])
+
+
+def test_streamed_png_with_damaged_data_is_damaged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a PNG whose compressed rows are overwritten WHEN processed streamed
+    THEN InvalidImageError, never another exception."""
+    monkeypatch.setattr(imaging, "STREAM_MIN_PIXELS", 1)
+    data = bytearray(encode(photo_like((600, 400)), "PNG"))
+    layout = png_layout(bytes(data))
+    assert layout is not None
+    start = layout.idat_offset + 8
+    data[start : start + 2000] = zlib.compress(b"\xff" * 10_000)[:2000].ljust(2000, b"\x07")
+
+    with pytest.raises(InvalidImageError, match="not a valid image"):
+        PillowImageProcessor(formats=("JPEG",)).process(bytes(data))
