@@ -71,7 +71,10 @@ def test_a_valid_token_gives_its_subject() -> None:
             ),
             "invalid",
         ),
-        (bearer(jwt.encode({"exp": int(time.time()) + 3600}, SECRET, algorithm="HS256")), "invalid"),
+        (
+            bearer(jwt.encode({"exp": int(time.time()) + 3600}, SECRET, algorithm="HS256")),
+            "invalid",
+        ),
         (
             bearer(
                 jwt.encode({"sub": "a", "exp": int(time.time()) + 3600}, SECRET, algorithm="HS512")
