@@ -141,7 +141,9 @@ def test_full_lifecycle_moves_original_and_drops_staging(api: Api, samples_dir: 
     prefix = f"{created_at[:4]}/{created_at[5:7]}/{image_id}"
     suffixes = {"thumbnail": "thumb"}
     expected = {f"images/{prefix}.jpg"} | {
-        f"thumbnails/{prefix}_{suffixes.get(v['name'], v['name'])}.jpg" for v in image["variants"]
+        f"thumbnails/{prefix}_{suffixes.get(v['name'], v['name'])}.{extension}"
+        for v in image["variants"]
+        for extension in ("jpg", "webp", "avif")  # each rendition in every ImageFormat
     }
     assert [v["name"] for v in image["variants"]] == ["thumbnail", "medium", "feed"]
     assert keys == expected
