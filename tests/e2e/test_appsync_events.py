@@ -170,3 +170,13 @@ def test_classifying_an_event_loads_no_graphql_engine() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == "[]"
+
+
+@pytest.mark.parametrize("with_tags", [True, False])
+def test_client_variables_used_in_the_selection_are_honoured(app: App, with_tags: bool) -> None:
+    """GIVEN a selection using the client's own variables (`@include(if: $withTags)`, as
+    Apollo writes it) THEN AppSync's info.variables decide, and never clash with arguments."""
+    event = create_event("pia", "{\n  image {\n    id\n    tags @include(if: $withTags)\n  }\n}")
+    event["info"]["variables"] = {"withTags": with_tags, "input": "not the argument"}
+    result = lambda_handler.handler(event, lambda_context())
+    assert ("tags" in result["image"]) is with_tags
