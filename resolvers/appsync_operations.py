@@ -29,6 +29,7 @@ from graphql import (
     VariableNode,
     Visitor,
     get_named_type,
+    is_abstract_type,
     parse,
     parse_type,
     visit,
@@ -133,6 +134,10 @@ def build_operation(
     selection_set, fragments = _parse_selection(selection, max_tokens)
     if selection_set is None and hasattr(get_named_type(definition.type), "fields"):
         raise ValueError(f"{parent}.{field} needs a selection set.")
+    if selection_set is not None and is_abstract_type(get_named_type(definition.type)):
+        # AppSync resolves an interface or union from the returned object's __typename.
+        typename = FieldNode(name=NameNode(value="__typename"), arguments=(), directives=())
+        selection_set = SelectionSetNode(selections=(*selection_set.selections, typename))
     names = [name for name in definition.args if name in argument_names]
     root = FieldNode(
         name=NameNode(value=field),

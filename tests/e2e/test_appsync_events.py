@@ -180,3 +180,19 @@ def test_client_variables_used_in_the_selection_are_honoured(app: App, with_tags
     event["info"]["variables"] = {"withTags": with_tags, "input": "not the argument"}
     result = lambda_handler.handler(event, lambda_context())
     assert ("tags" in result["image"]) is with_tags
+
+
+def test_node_with_an_inline_fragment(app: App) -> None:
+    created = lambda_handler.handler(create_event("quinn"), lambda_context())
+    event = load_event("appsync_query_image.json")
+    event["info"]["fieldName"] = "node"
+    event["info"]["selectionSetGraphQL"] = "{\n  id\n  ... on Image {\n    status\n  }\n}"
+    event["arguments"]["id"] = created["image"]["id"]
+    event["identity"]["sub"] = "quinn"
+    result = lambda_handler.handler(event, lambda_context())
+    # __typename: AppSync resolves the interface's type (and the inline fragment) from it.
+    assert result == {
+        "id": created["image"]["id"],
+        "status": "PENDING_UPLOAD",
+        "__typename": "Image",
+    }
