@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from graphql import (
@@ -202,7 +203,7 @@ def _parse_selection(
     if not selection.strip():
         return None, ()
     try:
-        parsed = parse(selection, max_tokens=max_tokens)
+        parsed = visit(parse(selection, max_tokens=max_tokens), _WithoutAliases())
     except GraphQLError as exc:
         raise ValueError(f"selectionSetGraphQL does not parse: {exc.message}") from None
     operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
@@ -210,6 +211,16 @@ def _parse_selection(
     if len(operations) != 1 or operations[0].name or operations[0].variable_definitions:
         raise ValueError("selectionSetGraphQL must be one selection set and its fragments.")
     return operations[0].selection_set, fragments
+
+
+class _WithoutAliases(Visitor):
+    """AppSync resolves the nested fields of what we return by field name and applies the
+    client's aliases itself, so the object must be keyed by field names."""
+
+    def enter_field(self, node: FieldNode, *_: Any) -> FieldNode | None:
+        if node.alias is None:
+            return None
+        return replace(node, alias=None)
 
 
 def _variable(name: str) -> VariableNode:

@@ -196,3 +196,11 @@ def test_node_with_an_inline_fragment(app: App) -> None:
         "status": "PENDING_UPLOAD",
         "__typename": "Image",
     }
+
+
+def test_aliases_in_the_selection_are_left_to_appsync(app: App) -> None:
+    """GIVEN `{ image { key: id state: status } }` THEN the object is keyed by field names:
+    AppSync resolves nested fields by name and applies the client's aliases itself."""
+    selection = "{\n  image {\n    key: id\n    state: status\n  }\n}"
+    result = lambda_handler.handler(create_event("rui", selection), lambda_context())
+    assert set(result["image"]) == {"id", "status"}
