@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from graphql import (
@@ -23,11 +24,16 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    TypeInfo,
+    TypeInfoVisitor,
     VariableDefinitionNode,
     VariableNode,
+    Visitor,
     get_named_type,
+    is_abstract_type,
     parse,
     parse_type,
+    visit,
 )
 from strawberry.types import ExecutionResult
 
@@ -40,6 +46,9 @@ from resolvers.schema import PicgraphSchema, schema_for
 
 _OPERATIONS = {"Query": OperationType.QUERY, "Mutation": OperationType.MUTATION}
 BAD_REQUEST = "BAD_REQUEST"
+# The root field's arguments become variables of their own, so that they never clash with
+# the client's variables that the selection may use (AppSync passes those in info.variables).
+ROOT_VARIABLE_PREFIX = "picgraphArgument_"
 
 
 def resolve(
@@ -63,7 +72,10 @@ def resolve(
         context.viewer_id = _viewer(event.get("identity"))
     except AuthenticationError as exc:
         context.auth_error = str(exc)
-    result = schema.engine.run(prepared, variables=dict(arguments), context=context)
+    client_variables = info.get("variables")
+    variables = dict(client_variables) if isinstance(client_variables, Mapping) else {}
+    variables.update({ROOT_VARIABLE_PREFIX + name: value for name, value in arguments.items()})
+    result = schema.engine.run(prepared, variables=variables, context=context)
     if not isinstance(result, ExecutionResult):
         raise TypeError("AppSync resolvers must complete synchronously.")
     if result.errors:
@@ -123,33 +135,65 @@ def build_operation(
     selection_set, fragments = _parse_selection(selection, max_tokens)
     if selection_set is None and hasattr(get_named_type(definition.type), "fields"):
         raise ValueError(f"{parent}.{field} needs a selection set.")
+    if selection_set is not None and is_abstract_type(get_named_type(definition.type)):
+        # AppSync resolves an interface or union from the returned object's __typename.
+        typename = FieldNode(name=NameNode(value="__typename"), arguments=(), directives=())
+        selection_set = SelectionSetNode(selections=(*selection_set.selections, typename))
     names = [name for name in definition.args if name in argument_names]
     root = FieldNode(
         name=NameNode(value=field),
         arguments=tuple(
-            ArgumentNode(name=NameNode(value=name), value=_variable(name)) for name in names
+            ArgumentNode(name=NameNode(value=name), value=_variable(ROOT_VARIABLE_PREFIX + name))
+            for name in names
         ),
         directives=(),
         selection_set=selection_set,
     )
-    return DocumentNode(
-        definitions=(
-            OperationDefinitionNode(
-                operation=operation,
-                variable_definitions=tuple(
-                    VariableDefinitionNode(
-                        variable=_variable(name),
-                        type=parse_type(str(definition.args[name].type)),
-                        directives=(),
-                    )
-                    for name in names
-                ),
-                directives=(),
-                selection_set=SelectionSetNode(selections=(root,)),
-            ),
-            *fragments,
+    definitions = [
+        VariableDefinitionNode(
+            variable=_variable(ROOT_VARIABLE_PREFIX + name),
+            type=parse_type(str(definition.args[name].type)),
+            directives=(),
         )
-    )
+        for name in names
+    ]
+
+    def document() -> DocumentNode:
+        return DocumentNode(
+            definitions=(
+                OperationDefinitionNode(
+                    operation=operation,
+                    variable_definitions=tuple(definitions),
+                    directives=(),
+                    selection_set=SelectionSetNode(selections=(root,)),
+                ),
+                *fragments,
+            )
+        )
+
+    for name, usage in _variable_usages(schema, document()).items():
+        if not name.startswith(ROOT_VARIABLE_PREFIX):
+            definitions.append(
+                VariableDefinitionNode(
+                    variable=_variable(name), type=parse_type(str(usage)), directives=()
+                )
+            )
+    return document()
+
+
+def _variable_usages(schema: GraphQLSchema, document: DocumentNode) -> dict[str, Any]:
+    """Each variable the document uses, with the input type where it is used."""
+    type_info = TypeInfo(schema)
+    usages: dict[str, Any] = {}
+
+    class Usages(Visitor):
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            input_type = type_info.get_input_type()
+            if input_type is not None:
+                usages.setdefault(node.name.value, input_type)
+
+    visit(document, TypeInfoVisitor(type_info, Usages()))
+    return usages
 
 
 def _parse_selection(
@@ -159,7 +203,7 @@ def _parse_selection(
     if not selection.strip():
         return None, ()
     try:
-        parsed = parse(selection, max_tokens=max_tokens)
+        parsed = visit(parse(selection, max_tokens=max_tokens), _WithoutAliases())
     except GraphQLError as exc:
         raise ValueError(f"selectionSetGraphQL does not parse: {exc.message}") from None
     operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
@@ -167,6 +211,16 @@ def _parse_selection(
     if len(operations) != 1 or operations[0].name or operations[0].variable_definitions:
         raise ValueError("selectionSetGraphQL must be one selection set and its fragments.")
     return operations[0].selection_set, fragments
+
+
+class _WithoutAliases(Visitor):
+    """AppSync resolves the nested fields of what we return by field name and applies the
+    client's aliases itself, so the object must be keyed by field names."""
+
+    def enter_field(self, node: FieldNode, *_: Any) -> FieldNode | None:
+        if node.alias is None:
+            return None
+        return replace(node, alias=None)
 
 
 def _variable(name: str) -> VariableNode:

@@ -170,3 +170,37 @@ def test_classifying_an_event_loads_no_graphql_engine() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == "[]"
+
+
+@pytest.mark.parametrize("with_tags", [True, False])
+def test_client_variables_used_in_the_selection_are_honoured(app: App, with_tags: bool) -> None:
+    """GIVEN a selection using the client's own variables (`@include(if: $withTags)`, as
+    Apollo writes it) THEN AppSync's info.variables decide, and never clash with arguments."""
+    event = create_event("pia", "{\n  image {\n    id\n    tags @include(if: $withTags)\n  }\n}")
+    event["info"]["variables"] = {"withTags": with_tags, "input": "not the argument"}
+    result = lambda_handler.handler(event, lambda_context())
+    assert ("tags" in result["image"]) is with_tags
+
+
+def test_node_with_an_inline_fragment(app: App) -> None:
+    created = lambda_handler.handler(create_event("quinn"), lambda_context())
+    event = load_event("appsync_query_image.json")
+    event["info"]["fieldName"] = "node"
+    event["info"]["selectionSetGraphQL"] = "{\n  id\n  ... on Image {\n    status\n  }\n}"
+    event["arguments"]["id"] = created["image"]["id"]
+    event["identity"]["sub"] = "quinn"
+    result = lambda_handler.handler(event, lambda_context())
+    # __typename: AppSync resolves the interface's type (and the inline fragment) from it.
+    assert result == {
+        "id": created["image"]["id"],
+        "status": "PENDING_UPLOAD",
+        "__typename": "Image",
+    }
+
+
+def test_aliases_in_the_selection_are_left_to_appsync(app: App) -> None:
+    """GIVEN `{ image { key: id state: status } }` THEN the object is keyed by field names:
+    AppSync resolves nested fields by name and applies the client's aliases itself."""
+    selection = "{\n  image {\n    key: id\n    state: status\n  }\n}"
+    result = lambda_handler.handler(create_event("rui", selection), lambda_context())
+    assert set(result["image"]) == {"id", "status"}

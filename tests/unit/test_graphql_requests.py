@@ -291,3 +291,13 @@ def test_unexpected_errors_are_masked_with_the_request_id(
         {"message": "Unexpected error.", "code": "INTERNAL_SERVER_ERROR", "requestId": "req-r"}
     ]
     assert any(getattr(r, "request_id", None) == "req-r" and r.exc_info for r in caplog.records)
+
+
+def test_graphiqls_introspection_query_passes_the_limits() -> None:
+    """GIVEN the full introspection query GraphiQL sends (deep TypeRef nesting)
+    THEN depth, alias and cost limits let it through while introspection is on."""
+    from graphql import get_introspection_query
+
+    result = run(get_introspection_query(descriptions=True))
+    assert result["errors"] == []
+    assert result["data"]["__schema"]["queryType"]["name"] == "Query"
