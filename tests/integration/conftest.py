@@ -107,14 +107,10 @@ def localstack_endpoint() -> Iterator[str]:
         return
     tool = Path(os.environ.get("LOCALSTACK_HOST_TOOL", DEFAULT_TOOL))
     try:
-        server = localstack_server(tool)
-        url = server.__enter__()
-    except LocalStackUnavailableError as exc:
+        with localstack_server(tool) as url:  # stopped at the end of the session
+            yield url
+    except LocalStackUnavailableError as exc:  # raised only while starting
         pytest.exit(f"the LocalStack backend was requested but cannot run: {exc}", returncode=1)
-    try:
-        yield url
-    finally:
-        server.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")
