@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
@@ -171,6 +172,29 @@ class Api:
         )
         body: dict[str, Any] = response.json()
         return body
+
+
+RENDITIONS_IN_EVERY_FORMAT = """
+query Renditions($id: ID!) {
+  image(id: $id) {
+    jpeg: variants(format: JPEG) { url }
+    webp: variants(format: WEBP) { url }
+    avif: variants(format: AVIF) { url }
+  }
+}"""
+
+
+def served_rendition_keys(api: Api, viewer: str, image_id: str) -> set[str]:
+    """The S3 key behind every rendition URL the API hands out, in every format."""
+    image = api.execute(viewer, RENDITIONS_IN_EVERY_FORMAT, id=image_id)["image"]
+    bucket_prefix = f"/{api.app.settings.bucket_name}/"
+    keys: set[str] = set()
+    for alias in ("jpeg", "webp", "avif"):
+        for variant in image[alias]:
+            path = unquote(urlsplit(variant["url"]).path)
+            assert path.startswith(bucket_prefix), path
+            keys.add(path.removeprefix(bucket_prefix))
+    return keys
 
 
 @pytest.fixture
