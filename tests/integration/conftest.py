@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
@@ -107,14 +108,10 @@ def localstack_endpoint() -> Iterator[str]:
         return
     tool = Path(os.environ.get("LOCALSTACK_HOST_TOOL", DEFAULT_TOOL))
     try:
-        server = localstack_server(tool)
-        url = server.__enter__()
-    except LocalStackUnavailableError as exc:
+        with localstack_server(tool) as url:  # stopped at the end of the session
+            yield url
+    except LocalStackUnavailableError as exc:  # raised only while starting
         pytest.exit(f"the LocalStack backend was requested but cannot run: {exc}", returncode=1)
-    try:
-        yield url
-    finally:
-        server.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")
@@ -175,6 +172,29 @@ class Api:
         )
         body: dict[str, Any] = response.json()
         return body
+
+
+RENDITIONS_IN_EVERY_FORMAT = """
+query Renditions($id: ID!) {
+  image(id: $id) {
+    jpeg: variants(format: JPEG) { url }
+    webp: variants(format: WEBP) { url }
+    avif: variants(format: AVIF) { url }
+  }
+}"""
+
+
+def served_rendition_keys(api: Api, viewer: str, image_id: str) -> set[str]:
+    """The S3 key behind every rendition URL the API hands out, in every format."""
+    image = api.execute(viewer, RENDITIONS_IN_EVERY_FORMAT, id=image_id)["image"]
+    bucket_prefix = f"/{api.app.settings.bucket_name}/"
+    keys: set[str] = set()
+    for alias in ("jpeg", "webp", "avif"):
+        for variant in image[alias]:
+            path = unquote(urlsplit(variant["url"]).path)
+            assert path.startswith(bucket_prefix), path
+            keys.add(path.removeprefix(bucket_prefix))
+    return keys
 
 
 @pytest.fixture

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
 import requests
 from PIL import Image as PILImage
 
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, served_rendition_keys
 from tests.support.aws import s3_keys, table_items
 from tests.support.graphql import COMPLETE_UPLOAD, IMAGE
 from tests.support.uploads import create_upload, post_to_s3, upload_and_complete
@@ -139,14 +140,13 @@ def test_full_lifecycle_moves_original_and_drops_staging(api: Api, samples_dir: 
     keys = {key for key in s3_keys(api.app.settings) if image_id in key}
     created_at = image["createdAt"]
     prefix = f"{created_at[:4]}/{created_at[5:7]}/{image_id}"
-    suffixes = {"thumbnail": "thumb"}
-    expected = {f"images/{prefix}.jpg"} | {
-        f"thumbnails/{prefix}_{suffixes.get(v['name'], v['name'])}.{extension}"
-        for v in image["variants"]
-        for extension in ("jpg", "webp", "avif")  # each rendition in every ImageFormat
-    }
     assert [v["name"] for v in image["variants"]] == ["thumbnail", "medium", "feed"]
-    assert keys == expected
+    renditions = served_rendition_keys(api, "henry", image_id)
+    layout = re.compile(rf"thumbnails/{prefix}_(thumb|medium|feed)\.(jpg|webp|avif)")
+    assert all(layout.fullmatch(key) for key in renditions), sorted(renditions)
+    assert {f"thumbnails/{prefix}_{size}.jpg" for size in ("thumb", "medium", "feed")} <= renditions
+    assert len(renditions) % 3 == 0  # every offered format has all three sizes
+    assert keys == {f"images/{prefix}.jpg"} | renditions  # nothing stored that is not served
     assert f"uploads/{image_id}" not in keys
     checksum = image["checksumSha256"]
     assert len(checksum) == 64
