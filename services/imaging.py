@@ -55,8 +55,11 @@ __all__ = [
     "STREAM_MIN_PIXELS",
     "WEBP",
     "WEBP_QUALITY",
+    "BASE_MIB",
+    "PEAK_BYTES_PER_PIXEL",
     "DetectedFormat",
     "PillowImageProcessor",
+    "memory_bound_mib",
     "sniff_format",
 ]
 
@@ -66,6 +69,20 @@ DEFAULT_SIZES: tuple[tuple[str, int], ...] = (("thumbnail", 320), ("medium", 640
 ALLOWED_FORMATS = ALLOWED_CONTENT_TYPES  # the same allowlist as createImageUpload's
 
 WEBP_QUALITY = DEFAULT_LIST_WEBP_QUALITY
+# Peak memory of processing one upload, as `make bench` measures it on the largest input of
+# each decoder: the worst is a WebP, which Pillow decodes whole (libwebp's canvas, a copy
+# as bytes, the image: ~16 bytes a pixel); PNG (8-bit) and JPEG stay under 2.5. The base
+# covers the runtime, the app and two copies of the largest upload. Terraform requires
+# lambda_memory_mb >= 1.3 x memory_bound_mib(max_pixels) (terraform/variables.tf).
+PEAK_BYTES_PER_PIXEL = 17
+BASE_MIB = 128
+
+
+def memory_bound_mib(max_pixels: int) -> int:
+    """The most memory (MiB) processing an upload of at most `max_pixels` pixels takes."""
+    return BASE_MIB + -(-max_pixels * PEAK_BYTES_PER_PIXEL // 2**20)
+
+
 # PNGs from this size on are decoded band by band (see services.png_strips).
 STREAM_MIN_PIXELS = 2_000_000
 _BAND_ROWS = 128
