@@ -9,8 +9,10 @@ import math
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageChops, ImageDraw, ImageMath
 
@@ -71,11 +73,11 @@ def ssim(reference: Image.Image, candidate: Image.Image, block: int = 8) -> floa
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     index = ImageMath.lambda_eval(
         lambda a: (
-            (a["mx"] * a["my"] * 2 + c1) * ((a["mxy"] - a["mx"] * a["my"]) * 2 + c2)
-        )
-        / (
-            (a["mx"] * a["mx"] + a["my"] * a["my"] + c1)
-            * (a["mxx"] - a["mx"] * a["mx"] + a["myy"] - a["my"] * a["my"] + c2)
+            ((a["mx"] * a["my"] * 2 + c1) * ((a["mxy"] - a["mx"] * a["my"]) * 2 + c2))
+            / (
+                (a["mx"] * a["mx"] + a["my"] * a["my"] + c1)
+                * (a["mxx"] - a["mx"] * a["mx"] + a["myy"] - a["my"] * a["my"] + c2)
+            )
         ),
         mx=mx,
         my=my,
@@ -179,3 +181,133 @@ def peak_rss_mib(contender: str, path: Path) -> tuple[float, float]:
     ).stdout.split()
     before, after = (int(value) / 1024 for value in output[-2:])
     return before, after
+
+
+class _Captured:
+    """Wraps services.imaging.encode to keep what each rendition was encoded from."""
+
+    def __init__(self) -> None:
+        from services import imaging
+
+        self._namespace = vars(imaging)  # services.imaging calls encode() by this name
+        self._original = self._namespace["encode"]
+        self.sources: dict[tuple[str, str], Image.Image] = {}
+
+    def __enter__(self) -> _Captured:
+        def capturing(name: str, image: Image.Image, image_format: str) -> Any:
+            self.sources[(name, image_format)] = image.copy()
+            return self._original(name, image, image_format)
+
+        self._namespace["encode"] = capturing
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._namespace["encode"] = self._original
+
+
+def bench_formats(inputs: Sequence[Any], runs: int, rows: Rows) -> None:
+    """Bytes and SSIM per rendition per format, and the time each format adds."""
+    from services.imaging import PillowImageProcessor
+    from services.rendering import available_formats
+
+    formats = available_formats()
+    print(f"\nFormats ({', '.join(formats)}): bytes per rendition, SSIM vs the unencoded pixels")
+    totals = dict.fromkeys(formats, 0)
+    for item in inputs:
+        with _Captured() as captured:
+            result = PillowImageProcessor(threads=1).process(item.data)
+        print(f"  {item.label}")
+        for name in dict.fromkeys(rendition.name for rendition in result.renditions):
+            cells = []
+            jpeg_bytes = 0
+            for rendition in (r for r in result.renditions if r.name == name):
+                source = captured.sources[(name, rendition.format)]
+                quality = ssim(source, decoded(rendition.data))
+                size = len(rendition.data)
+                totals[rendition.format] += size
+                if rendition.format == "JPEG":
+                    jpeg_bytes = size
+                    cells.append(f"JPEG {size / 1000:6.1f} kB SSIM {quality:.3f}")
+                else:
+                    saved = 100 * (1 - size / jpeg_bytes)
+                    kilobytes = f"{size / 1000:6.1f} kB ({-saved:+.0f} %)"
+                    cells.append(f"{rendition.format} {kilobytes} SSIM {quality:.3f}")
+            width, height = next((r.width, r.height) for r in result.renditions if r.name == name)
+            print(f"    {name:<9} {width:>4}x{height:<4} " + " | ".join(cells))
+    for image_format in formats[1:]:
+        saved = 100 * (1 - totals[image_format] / totals["JPEG"])
+        line = f"{totals[image_format] / 1000:.0f} kB vs JPEG {totals['JPEG'] / 1000:.0f} kB"
+        print(f"  all of the above in {image_format}: {line}, {saved:.0f} % smaller")
+        rows.add(
+            f"renditions in {image_format} vs JPEG (samples + 12 MP)", f"{saved:.0f} % smaller"
+        )
+    _bench_added_time(inputs[-1], formats, runs, rows)
+
+
+def _bench_added_time(item: Any, formats: Sequence[str], runs: int, rows: Rows) -> None:
+    from services.imaging import PillowImageProcessor
+
+    contenders: dict[str, Callable[[bytes], object]] = {
+        "JPEG": PillowImageProcessor(formats=("JPEG",), threads=1).process
+    }
+    for image_format in formats[1:]:
+        contenders[image_format] = PillowImageProcessor(
+            formats=("JPEG", image_format), threads=1
+        ).process
+    contenders["all, 1 thread"] = PillowImageProcessor(threads=1).process
+    contenders["all, as deployed"] = PillowImageProcessor().process
+    medians = _interleaved_ms(contenders, item.data, runs)
+    print(f"  processing time added per format ({item.label}, median of {runs}):")
+    for label, milliseconds in medians.items():
+        added = milliseconds - medians["JPEG"]
+        print(f"    {label:<18} {milliseconds:7.1f} ms  ({added:+.1f} ms vs JPEG only)")
+        if label != "JPEG":
+            rows.add(f"processing time added by {label} (12 MP)", f"{added:+.0f} ms")
+
+
+def _interleaved_ms(
+    contenders: dict[str, Callable[[bytes], object]], data: bytes, runs: int
+) -> dict[str, float]:
+    for function in contenders.values():
+        function(data)
+    timings: dict[str, list[float]] = {label: [] for label in contenders}
+    for _ in range(runs):
+        for label, function in contenders.items():
+            start = time.perf_counter()
+            function(data)
+            timings[label].append(time.perf_counter() - start)
+    return {label: statistics.median(values) * 1000 for label, values in timings.items()}
+
+
+def bench_memory(inputs: dict[str, Path], with_pyvips: bool, rows: Rows, repeats: int = 3) -> None:
+    """Peak RSS of one upload's processing in a fresh process, ours against pyvips."""
+    from services.imaging import memory_bound_mib
+
+    bound = memory_bound_mib(50_000_000)
+    print(
+        f"\nPeak RSS (VmHWM) of a fresh process processing one upload, median of {repeats} "
+        f"interleaved runs; the bound for PICGRAPH_MAX_PIXELS=50,000,000 is {bound} MiB"
+    )
+    contenders = ("ours", "pyvips") if with_pyvips else ("ours",)
+    for label, path in inputs.items():
+        peaks: dict[str, list[float]] = {name: [] for name in contenders}
+        base = 0.0
+        for _ in range(repeats):
+            for name in contenders:
+                try:
+                    before, after = peak_rss_mib(name, path)
+                except subprocess.CalledProcessError:
+                    continue  # pyvips without that decoder
+                peaks[name].append(after)
+                base = before if name == "ours" else base
+        ours = statistics.median(peaks["ours"])
+        line = f"ours {ours:6.0f} MiB (imports {base:.0f})"
+        figure = f"{ours:.0f} MiB"
+        if with_pyvips and peaks["pyvips"]:
+            vips = statistics.median(peaks["pyvips"])
+            verdict = "within" if ours <= 1.5 * vips else "NOT within"
+            line += f", pyvips {vips:5.0f} MiB: {ours / vips:.2f}x ({verdict} 1.5x)"
+            figure += f" vs pyvips {vips:.0f} MiB: {ours / vips:.2f}x"
+        line += f"; {'under' if ours <= bound else 'OVER'} the bound"
+        print(f"  {label:<56} {line}")
+        rows.add(f"peak RSS, {label}", figure)

@@ -39,9 +39,9 @@ __all__ = [
 
 JPEG_QUALITY = 82
 DEFAULT_LIST_WEBP_QUALITY = 82  # a transparent image's default renditions, as ever
-WEBP_QUALITY = 80
+WEBP_QUALITY = 82
 WEBP_METHOD = 2  # 0 (fast) .. 6 (small): 2 costs a third of the default 4 for 4 % more bytes
-AVIF_QUALITY = 55
+AVIF_QUALITY = 60
 AVIF_SPEED = 9  # libaom's real-time presets: 9 encodes 1080 px in tens of ms, 6 takes 10x
 # An integer reduce() before the filter when the source is 3x+ the target: much faster on
 # big non-JPEG sources (no DCT scaling for them), with no visible loss at that ratio.
