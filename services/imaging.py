@@ -321,11 +321,11 @@ class PillowImageProcessor:
                     (name, worker.submit(functools.partial(encode, name, upright, image_format)))
                 )
         assert upright is not None
-        placeholder = placeholder_for(upright)
+        placeholder = worker.submit(functools.partial(placeholder_for, upright))
         renditions = [future.result() for _, future in encodes]
         order = {name: rank for rank, (name, _) in enumerate(reversed(self._sizes_largest_first))}
         renditions.sort(key=lambda rendition: order[rendition.name])
-        return tuple(renditions), placeholder
+        return tuple(renditions), placeholder.result()
 
 
 def _check_riff_not_truncated(data: bytes) -> None:
