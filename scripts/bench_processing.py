@@ -202,17 +202,23 @@ def pyvips_pipeline(
 
 def interleaved_median_ms(
     contenders: dict[str, Callable[[bytes], object]], data: bytes, runs: int
-) -> dict[str, float]:
-    """Median time of each contender; runs alternate so that they share any machine load."""
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall and CPU time (every thread of this process) of each contender; runs
+    alternate so that they share any machine load. CPU time barely depends on the load."""
     for function in contenders.values():
         function(data)
-    timings: dict[str, list[float]] = {label: [] for label in contenders}
+    walls: dict[str, list[float]] = {label: [] for label in contenders}
+    cpus: dict[str, list[float]] = {label: [] for label in contenders}
     for _ in range(runs):
         for label, function in contenders.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             function(data)
-            timings[label].append(time.perf_counter() - start)
-    return {label: statistics.median(values) * 1000 for label, values in timings.items()}
+            walls[label].append(time.perf_counter() - start)
+            cpus[label].append(time.process_time() - start_cpu)
+    return (
+        {label: statistics.median(values) * 1000 for label, values in walls.items()},
+        {label: statistics.median(values) * 1000 for label, values in cpus.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -261,19 +267,23 @@ def bench(item: BenchInput, runs: int, pyvips: Pyvips | None, rows: Rows) -> Non
     if pyvips is not None:
         vips_contenders, vips_skipped = pyvips_contenders(pyvips, item.data)
         contenders |= vips_contenders
-    medians = interleaved_median_ms(contenders, item.data, runs)
+    medians, cpu = interleaved_median_ms(contenders, item.data, runs)
     vips_one = medians.get("pyvips, 1 thread(s)")
+    vips_cpu = cpu.get("pyvips, 1 thread(s)")
     for label, milliseconds in medians.items():
         note = ""
-        if vips_one is not None and label in (ours, OURS_ONE):
+        if vips_one is not None and vips_cpu is not None and label in (ours, OURS_ONE):
             ratio = milliseconds / vips_one
             verdict = "within" if ratio <= TARGET_RATIO else "NOT within"
             note = f"/ pyvips 1 thread = {ratio:.2f}: {verdict} {TARGET_RATIO}x"
+            note += f"; CPU {cpu[label] / vips_cpu:.2f}x"
             rows.add(
                 f"processing {item.label}: {label} / pyvips 1 thread",
-                f"{milliseconds:.0f} ms vs {vips_one:.0f} ms: {ratio:.2f}x",
+                f"{milliseconds:.0f} ms vs {vips_one:.0f} ms: {ratio:.2f}x"
+                f" (CPU {cpu[label]:.0f} vs {vips_cpu:.0f} ms: {cpu[label] / vips_cpu:.2f}x)",
             )
-        print(f"  {label:<46}{milliseconds:7.1f} ms   {note}".rstrip())
+        line = f"  {label:<42}{milliseconds:7.1f} ms (CPU {cpu[label]:6.1f})  {note}"
+        print(line.rstrip())
     if vips_skipped:
         print(vips_skipped)
     fidelity = min(

@@ -238,9 +238,11 @@ class PillowImageProcessor:
         if not data:
             raise InvalidImageError(_EMPTY)
         detected = sniff_format(data)
+        worker = Worker(self._threads)
+        checksum = worker.submit(lambda: hashlib.sha256(data).hexdigest())  # while decoding
         with self._decode(data, detected) as decoded:
             orientation, metadata = _read_exif(decoded.image, decoded.exif)
-            renditions, placeholder = self._render(decoded, orientation)
+            renditions, placeholder = self._render(decoded, orientation, worker)
         width, height = _upright_size(decoded.stored_size, orientation)
         return ProcessedImage(
             format=detected.pillow_format,
@@ -248,7 +250,7 @@ class PillowImageProcessor:
             extension=detected.extension,
             width=width,
             height=height,
-            checksum_sha256=hashlib.sha256(data).hexdigest(),
+            checksum_sha256=checksum.result(),
             metadata=metadata,
             renditions=renditions,
             placeholder=placeholder.thumbhash,
@@ -296,12 +298,11 @@ class PillowImageProcessor:
         return f"The image is too large: more than the {limit:,} pixels allowed."
 
     def _render(
-        self, decoded: _Decoded, orientation: int
+        self, decoded: _Decoded, orientation: int, worker: Worker
     ) -> tuple[tuple[Rendition, ...], Placeholder]:
         """Every size in every format, smallest first; each size from the next larger one."""
         transpose = _ORIENTATION_TRANSPOSE.get(orientation)
         icc_profile = decoded.image.info.get("icc_profile")  # before the source is dropped
-        worker = Worker(self._threads)
         largest = _fit(decoded.stored_size, self._sizes_largest_first[0][1])
         current, box, opaque = _first_working(decoded, largest)
         encodes: list[tuple[str, Future[Rendition]]] = []
