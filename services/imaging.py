@@ -45,18 +45,21 @@ from services.validation import ALLOWED_CONTENT_TYPES
 
 __all__ = [
     "ALLOWED_FORMATS",
+    "BASE_MIB",
     "DEFAULT_SIZES",
     "GIF",
     "HEIC",
     "HEIF",
     "JPEG",
     "JPEG_QUALITY",
+    "PEAK_BYTES_PER_PIXEL",
     "PNG",
     "STREAM_MIN_PIXELS",
     "WEBP",
     "WEBP_QUALITY",
     "DetectedFormat",
     "PillowImageProcessor",
+    "memory_bound_mib",
     "sniff_format",
 ]
 
@@ -66,6 +69,20 @@ DEFAULT_SIZES: tuple[tuple[str, int], ...] = (("thumbnail", 320), ("medium", 640
 ALLOWED_FORMATS = ALLOWED_CONTENT_TYPES  # the same allowlist as createImageUpload's
 
 WEBP_QUALITY = DEFAULT_LIST_WEBP_QUALITY
+# Peak memory of processing one upload, as `make bench` measures it on the largest input of
+# each decoder: the worst is a WebP, which Pillow decodes whole (libwebp's canvas, a copy
+# as bytes, the image: ~16 bytes a pixel); PNG (8-bit) and JPEG stay under 2.5. The base
+# covers the runtime, the app and two copies of the largest upload. Terraform requires
+# lambda_memory_mb >= 1.3 x memory_bound_mib(max_pixels) (terraform/variables.tf).
+PEAK_BYTES_PER_PIXEL = 17
+BASE_MIB = 128
+
+
+def memory_bound_mib(max_pixels: int) -> int:
+    """The most memory (MiB) processing an upload of at most `max_pixels` pixels takes."""
+    return BASE_MIB + -(-max_pixels * PEAK_BYTES_PER_PIXEL // 2**20)
+
+
 # PNGs from this size on are decoded band by band (see services.png_strips).
 STREAM_MIN_PIXELS = 2_000_000
 _BAND_ROWS = 128
@@ -221,9 +238,11 @@ class PillowImageProcessor:
         if not data:
             raise InvalidImageError(_EMPTY)
         detected = sniff_format(data)
+        worker = Worker(self._threads)
+        checksum = worker.submit(lambda: hashlib.sha256(data).hexdigest())  # while decoding
         with self._decode(data, detected) as decoded:
             orientation, metadata = _read_exif(decoded.image, decoded.exif)
-            renditions, placeholder = self._render(decoded, orientation)
+            renditions, placeholder = self._render(decoded, orientation, worker)
         width, height = _upright_size(decoded.stored_size, orientation)
         return ProcessedImage(
             format=detected.pillow_format,
@@ -231,7 +250,7 @@ class PillowImageProcessor:
             extension=detected.extension,
             width=width,
             height=height,
-            checksum_sha256=hashlib.sha256(data).hexdigest(),
+            checksum_sha256=checksum.result(),
             metadata=metadata,
             renditions=renditions,
             placeholder=placeholder.thumbhash,
@@ -279,12 +298,11 @@ class PillowImageProcessor:
         return f"The image is too large: more than the {limit:,} pixels allowed."
 
     def _render(
-        self, decoded: _Decoded, orientation: int
+        self, decoded: _Decoded, orientation: int, worker: Worker
     ) -> tuple[tuple[Rendition, ...], Placeholder]:
         """Every size in every format, smallest first; each size from the next larger one."""
         transpose = _ORIENTATION_TRANSPOSE.get(orientation)
         icc_profile = decoded.image.info.get("icc_profile")  # before the source is dropped
-        worker = Worker(self._threads)
         largest = _fit(decoded.stored_size, self._sizes_largest_first[0][1])
         current, box, opaque = _first_working(decoded, largest)
         encodes: list[tuple[str, Future[Rendition]]] = []
@@ -304,11 +322,11 @@ class PillowImageProcessor:
                     (name, worker.submit(functools.partial(encode, name, upright, image_format)))
                 )
         assert upright is not None
-        placeholder = placeholder_for(upright)
+        placeholder = worker.submit(functools.partial(placeholder_for, upright))
         renditions = [future.result() for _, future in encodes]
         order = {name: rank for rank, (name, _) in enumerate(reversed(self._sizes_largest_first))}
         renditions.sort(key=lambda rendition: order[rendition.name])
-        return tuple(renditions), placeholder
+        return tuple(renditions), placeholder.result()
 
 
 def _check_riff_not_truncated(data: bytes) -> None:

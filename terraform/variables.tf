@@ -72,6 +72,13 @@ variable "lambda_memory_mb" {
     condition     = var.lambda_memory_mb >= 512 && var.lambda_memory_mb <= 10240 && floor(var.lambda_memory_mb) == var.lambda_memory_mb
     error_message = "lambda_memory_mb must be a whole number between 512 and 10240."
   }
+
+  # Processing one upload of max_pixels pixels peaks at up to 128 MiB + 17 bytes a pixel
+  # (services/imaging.py memory_bound_mib, measured by make bench); 30 % headroom on top.
+  validation {
+    condition     = var.lambda_memory_mb >= ceil(1.3 * (128 + ceil(var.max_pixels * 17 / 1048576)))
+    error_message = "lambda_memory_mb is too small for max_pixels: processing needs 128 MiB + 17 bytes per pixel, plus 30 % headroom (1221 MB for the default 50,000,000 pixels; see docs/deploy.md)."
+  }
 }
 
 variable "lambda_timeout_seconds" {

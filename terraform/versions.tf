@@ -1,6 +1,7 @@
 terraform {
+  # 1.9+: validations that refer to other variables (lambda_memory_mb vs max_pixels);
   # 1.5+: optional() object attributes with defaults, lifecycle preconditions.
-  required_version = ">= 1.5"
+  required_version = ">= 1.9"
 
   required_providers {
     aws = {

@@ -1,0 +1,333 @@
+"""Measures for bench_processing.py: image quality (PSNR, SSIM), peak memory in a fresh
+process, the largest inputs the settings allow, and the benchmark's JSON rows."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageChops, ImageDraw, ImageMath
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = REPO_ROOT / "build" / "bench" / "bench_processing.json"
+INPUTS = REPO_ROOT / "build" / "bench" / "inputs"
+# The largest picture PICGRAPH_MAX_PIXELS allows by default (50,000,000): 8660x5773.
+WORST_SIZE = (8660, 5773)
+
+
+class Rows:
+    """The {"what", "figure"} rows every bench writes to build/bench/<script>.json."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, str]] = []
+
+    def add(self, what: str, figure: str) -> None:
+        self.rows.append({"what": what, "figure": figure})
+
+    def write(self, path: Path = OUTPUT) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.rows, indent=2) + "\n")
+        print(f"\n(wrote {len(self.rows)} rows to {path.relative_to(REPO_ROOT)})")
+
+
+def decoded(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB")
+
+
+def psnr(first: Image.Image, second: Image.Image) -> float:
+    """PSNR in dB over the RGB values; inf when identical."""
+    histogram = ImageChops.difference(first.convert("RGB"), second.convert("RGB")).histogram()
+    squared = sum(count * (value % 256) ** 2 for value, count in enumerate(histogram))
+    mean = squared / (first.width * first.height * 3)
+    return math.inf if mean == 0 else 10 * math.log10(255**2 / mean)
+
+
+def ssim(reference: Image.Image, candidate: Image.Image, block: int = 8) -> float:
+    """Mean SSIM of the luma over non-overlapping `block`x`block` windows (Wang et al.'s
+    constants); block means come from Pillow's BOX resize of float images."""
+    x = reference.convert("L").convert("F")
+    y = candidate.convert("L").convert("F")
+    width, height = (x.width // block) * block, (x.height // block) * block
+    x, y = x.crop((0, 0, width, height)), y.crop((0, 0, width, height))
+    small = (width // block, height // block)
+
+    def mean(image: Image.Image) -> Image.Image:
+        return image.resize(small, Image.Resampling.BOX)
+
+    def product(a: Image.Image, b: Image.Image) -> Image.Image:
+        result = ImageMath.lambda_eval(lambda args: args["a"] * args["b"], a=a, b=b)
+        assert isinstance(result, Image.Image)
+        return result
+
+    mx, my = mean(x), mean(y)
+    mxx, myy, mxy = mean(product(x, x)), mean(product(y, y)), mean(product(x, y))
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    index = ImageMath.lambda_eval(
+        lambda a: (
+            ((a["mx"] * a["my"] * 2 + c1) * ((a["mxy"] - a["mx"] * a["my"]) * 2 + c2))
+            / (
+                (a["mx"] * a["mx"] + a["my"] * a["my"] + c1)
+                * (a["mxx"] - a["mx"] * a["mx"] + a["myy"] - a["my"] * a["my"] + c2)
+            )
+        ),
+        mx=mx,
+        my=my,
+        mxx=mxx,
+        myy=myy,
+        mxy=mxy,
+    )
+    assert isinstance(index, Image.Image)
+    values = list(index.getdata())  # a few thousand block values
+    return statistics.fmean(values)
+
+
+def worst_inputs() -> dict[str, Path]:
+    """The largest inputs the default settings allow, one per decoder, cached on disk."""
+    INPUTS.mkdir(parents=True, exist_ok=True)
+    makers: dict[str, tuple[str, Callable[[], bytes]]] = {
+        "50 MP RGBA PNG (gradients, transparent corners)": ("rgba.png", _png_rgba),
+        "50 MP RGB JPEG q90": ("rgb.jpg", _jpeg_rgb),
+        "50 MP RGB WebP": ("rgb.webp", _webp_rgb),
+        "50 MP GIF": ("gif.gif", _gif),
+        "50 MP 16-bit greyscale PNG": ("l16.png", _png_16),
+        "50 MP HEIC": ("rgb.heic", _heic),
+    }
+    found: dict[str, Path] = {}
+    for label, (name, make) in makers.items():
+        path = INPUTS / f"{WORST_SIZE[0]}x{WORST_SIZE[1]}-{name}"
+        if not path.is_file():
+            path.write_bytes(make())
+        size = path.stat().st_size / 2**20
+        found[f"{label}, {size:.1f} MiB"] = path
+    return found
+
+
+def _picture(mode: str) -> Image.Image:
+    gradient = Image.linear_gradient("L").resize(WORST_SIZE)
+    radial = Image.radial_gradient("L").resize(WORST_SIZE)
+    picture = Image.merge("RGB", (gradient, radial, gradient.transpose(Image.Transpose.ROTATE_180)))
+    draw = ImageDraw.Draw(picture)
+    for index in range(40):
+        left, top = (index * 997) % WORST_SIZE[0], (index * 613) % WORST_SIZE[1]
+        draw.ellipse((left, top, left + 900, top + 700), outline=(index * 6, 80, 200), width=25)
+    if mode == "RGBA":
+        rgba = picture.convert("RGBA")
+        alpha = Image.new("L", WORST_SIZE, 255)
+        ImageDraw.Draw(alpha).ellipse((-2000, -2000, 2000, 2000), fill=0)
+        rgba.putalpha(alpha)
+        return rgba
+    return picture
+
+
+def _encoded(image: Image.Image, image_format: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, **options)
+    return buffer.getvalue()
+
+
+def _png_rgba() -> bytes:
+    return _encoded(_picture("RGBA"), "PNG", compress_level=9)
+
+
+def _jpeg_rgb() -> bytes:
+    return _encoded(_picture("RGB"), "JPEG", quality=90)
+
+
+def _gif() -> bytes:
+    return _encoded(_picture("RGB").convert("P", palette=Image.Palette.ADAPTIVE), "GIF")
+
+
+def _png_16() -> bytes:
+    grey = _picture("RGB").convert("L").convert("I").point(lambda value: value * 256)
+    return _encoded(grey.convert("I;16"), "PNG")
+
+
+def _heic() -> bytes:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    return _encoded(_picture("RGB"), "HEIF", quality=50)
+
+
+def _webp_rgb() -> bytes:
+    return _encoded(_picture("RGB"), "WEBP", quality=80, method=0)
+
+
+_CHILD = """
+import sys
+def high_water_kib():  # VmHWM: this process's own peak (ru_maxrss survives exec on Linux)
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+sys.path.insert(0, {root!r})
+contender, path = sys.argv[1], sys.argv[2]
+data = open(path, "rb").read()
+if contender == "ours":
+    from services.imaging import PillowImageProcessor
+    run = PillowImageProcessor().process  # as deployed: every format, default threads
+else:
+    import pyvips
+    pyvips.cache_set_max(0)
+    pyvips.concurrency_set(1)
+    def run(data):
+        current = pyvips.Image.thumbnail_buffer(data, 1080).copy_memory()
+        current.jpegsave_buffer(Q=82, keep="none")
+        for limit in (640, 320):
+            current = current.thumbnail_image(limit).copy_memory()
+            current.jpegsave_buffer(Q=82, keep="none")
+before = high_water_kib()
+run(data)
+after = high_water_kib()
+print(before, after)
+"""
+
+
+def peak_rss_mib(contender: str, path: Path) -> tuple[float, float]:
+    """(RSS after imports, peak RSS) in MiB of a fresh interpreter processing `path` once."""
+    output = subprocess.run(
+        [sys.executable, "-c", _CHILD.format(root=str(REPO_ROOT)), contender, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    before, after = (int(value) / 1024 for value in output[-2:])
+    return before, after
+
+
+class _Captured:
+    """Wraps services.imaging.encode to keep what each rendition was encoded from."""
+
+    def __init__(self) -> None:
+        from services import imaging
+
+        self._namespace = vars(imaging)  # services.imaging calls encode() by this name
+        self._original = self._namespace["encode"]
+        self.sources: dict[tuple[str, str], Image.Image] = {}
+
+    def __enter__(self) -> _Captured:
+        def capturing(name: str, image: Image.Image, image_format: str) -> Any:
+            self.sources[(name, image_format)] = image.copy()
+            return self._original(name, image, image_format)
+
+        self._namespace["encode"] = capturing
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._namespace["encode"] = self._original
+
+
+def bench_formats(inputs: Sequence[Any], runs: int, rows: Rows) -> None:
+    """Bytes and SSIM per rendition per format, and the time each format adds."""
+    from services.imaging import PillowImageProcessor
+    from services.rendering import available_formats
+
+    formats = available_formats()
+    print(f"\nFormats ({', '.join(formats)}): bytes per rendition, SSIM vs the unencoded pixels")
+    totals = dict.fromkeys(formats, 0)
+    for item in inputs:
+        with _Captured() as captured:
+            result = PillowImageProcessor(threads=1).process(item.data)
+        print(f"  {item.label}")
+        for name in dict.fromkeys(rendition.name for rendition in result.renditions):
+            cells = []
+            jpeg_bytes = 0
+            for rendition in (r for r in result.renditions if r.name == name):
+                source = captured.sources[(name, rendition.format)]
+                quality = ssim(source, decoded(rendition.data))
+                size = len(rendition.data)
+                totals[rendition.format] += size
+                if rendition.format == "JPEG":
+                    jpeg_bytes = size
+                    cells.append(f"JPEG {size / 1000:6.1f} kB SSIM {quality:.3f}")
+                else:
+                    saved = 100 * (1 - size / jpeg_bytes)
+                    kilobytes = f"{size / 1000:6.1f} kB ({-saved:+.0f} %)"
+                    cells.append(f"{rendition.format} {kilobytes} SSIM {quality:.3f}")
+            width, height = next((r.width, r.height) for r in result.renditions if r.name == name)
+            print(f"    {name:<9} {width:>4}x{height:<4} " + " | ".join(cells))
+    for image_format in formats[1:]:
+        saved = 100 * (1 - totals[image_format] / totals["JPEG"])
+        line = f"{totals[image_format] / 1000:.0f} kB vs JPEG {totals['JPEG'] / 1000:.0f} kB"
+        print(f"  all of the above in {image_format}: {line}, {saved:.0f} % smaller")
+        rows.add(
+            f"renditions in {image_format} vs JPEG (samples + 12 MP)", f"{saved:.0f} % smaller"
+        )
+    _bench_added_time(inputs[-1], formats, runs, rows)
+
+
+def _bench_added_time(item: Any, formats: Sequence[str], runs: int, rows: Rows) -> None:
+    from services.imaging import PillowImageProcessor
+
+    contenders: dict[str, Callable[[bytes], object]] = {
+        "JPEG": PillowImageProcessor(formats=("JPEG",), threads=1).process
+    }
+    for image_format in formats[1:]:
+        contenders[image_format] = PillowImageProcessor(
+            formats=("JPEG", image_format), threads=1
+        ).process
+    contenders["all, 1 thread"] = PillowImageProcessor(threads=1).process
+    contenders["all, as deployed"] = PillowImageProcessor().process
+    medians = _interleaved_ms(contenders, item.data, runs)
+    print(f"  processing time added per format ({item.label}, median of {runs}):")
+    for label, milliseconds in medians.items():
+        added = milliseconds - medians["JPEG"]
+        print(f"    {label:<18} {milliseconds:7.1f} ms  ({added:+.1f} ms vs JPEG only)")
+        if label != "JPEG":
+            rows.add(f"processing time added by {label} (12 MP)", f"{added:+.0f} ms")
+
+
+def _interleaved_ms(
+    contenders: dict[str, Callable[[bytes], object]], data: bytes, runs: int
+) -> dict[str, float]:
+    for function in contenders.values():
+        function(data)
+    timings: dict[str, list[float]] = {label: [] for label in contenders}
+    for _ in range(runs):
+        for label, function in contenders.items():
+            start = time.perf_counter()
+            function(data)
+            timings[label].append(time.perf_counter() - start)
+    return {label: statistics.median(values) * 1000 for label, values in timings.items()}
+
+
+def bench_memory(inputs: dict[str, Path], with_pyvips: bool, rows: Rows, repeats: int = 3) -> None:
+    """Peak RSS of one upload's processing in a fresh process, ours against pyvips."""
+    from services.imaging import memory_bound_mib
+
+    bound = memory_bound_mib(50_000_000)
+    print(
+        f"\nPeak RSS (VmHWM) of a fresh process processing one upload, median of {repeats} "
+        f"interleaved runs; the bound for PICGRAPH_MAX_PIXELS=50,000,000 is {bound} MiB"
+    )
+    contenders = ("ours", "pyvips") if with_pyvips else ("ours",)
+    for label, path in inputs.items():
+        peaks: dict[str, list[float]] = {name: [] for name in contenders}
+        base = 0.0
+        for _ in range(repeats):
+            for name in contenders:
+                try:
+                    before, after = peak_rss_mib(name, path)
+                except subprocess.CalledProcessError:
+                    continue  # pyvips without that decoder
+                peaks[name].append(after)
+                base = before if name == "ours" else base
+        ours = statistics.median(peaks["ours"])
+        per_pixel = (ours - base) * 2**20 / (WORST_SIZE[0] * WORST_SIZE[1])
+        line = f"ours {ours:5.0f} MiB ({per_pixel:4.1f} B/px over imports {base:.0f})"
+        figure = f"{ours:.0f} MiB"
+        if with_pyvips and peaks["pyvips"]:
+            vips = statistics.median(peaks["pyvips"])
+            verdict = "within" if ours <= 1.5 * vips else "NOT within"
+            line += f", pyvips {vips:5.0f} MiB: {ours / vips:.2f}x ({verdict} 1.5x)"
+            figure += f" vs pyvips {vips:.0f} MiB: {ours / vips:.2f}x"
+        line += f"; {'under' if ours <= bound else 'OVER'} the bound"
+        print(f"  {label:<50} {line}")
+        rows.add(f"peak RSS, {label}", figure)
