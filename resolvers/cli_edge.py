@@ -40,12 +40,18 @@ class _TerminalFormatter(logging.Formatter):
 
 def log_to_terminal(*, show_tracebacks: bool) -> None:
     """Warnings as single lines. An error logged with its exception is left to the CLI edge,
-    which reports that exception in one line (with --traceback: everything)."""
+    which reports that exception in one line (with --traceback: everything).
+
+    Only where logging is not configured yet (a fresh `picgraph` process): a host that
+    calls main() with its own handlers keeps them as they are.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_TerminalFormatter(show_tracebacks=show_tracebacks))
     if not show_tracebacks:
         handler.addFilter(lambda record: record.exc_info is None)
-    root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
 

@@ -579,7 +579,7 @@ def test_the_cli_dry_run_prints_the_report_and_changes_nothing(
     keys_before, items_before = world.s3_keys(), world.table_items()
     set_app(world.app)
     try:
-        assert main(["cleanup", "--dry-run"]) == 0
+        assert main(["cleanup", "--dry-run", "--aws"]) == 0  # "real" AWS: moto's mock_aws
     finally:
         set_app(None)
 
