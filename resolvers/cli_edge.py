@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import traceback
+from typing import NoReturn
 
 
 class CommandError(Exception):
@@ -13,6 +15,13 @@ class CommandError(Exception):
     def __init__(self, message: str, *, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """A usage mistake is one line too (argparse would print the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"picgraph: {message} (see `{self.prog} --help`)\n")
 
 
 def report_failure(

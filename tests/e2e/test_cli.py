@@ -271,6 +271,16 @@ def test_local_commands_refuse_real_aws_without_an_emulator(
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [["cleanup", "--bogus"], ["token"], ["nope"], ["token", "--user", "a", "--ttl", "x"]],
+)
+def test_usage_mistakes_are_one_line(tmp_path: Path, arguments: list[str]) -> None:
+    result = run_in(tmp_path, *arguments, env=clean_env())
+    line = assert_one_line_error(result, 2)
+    assert "--help" in line
+
+
 def test_aws_errors_are_one_line(tmp_path: Path) -> None:
     """GIVEN --aws without credentials, or an endpoint that does not answer THEN one line."""
     no_credentials = run_in(tmp_path, "cleanup", "--dry-run", "--aws", env=no_aws_env())
