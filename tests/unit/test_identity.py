@@ -37,7 +37,7 @@ def test_a_valid_token_gives_its_subject() -> None:
         (
             bearer(
                 jwt.encode(
-                    {"sub": "a", "exp": int(time.time()) + 60},
+                    {"sub": "a", "exp": int(time.time()) + 3600},
                     "other-secret-0123456789-abcdefghijklmn",
                     algorithm="HS256",
                 )
@@ -57,7 +57,7 @@ def test_a_valid_token_gives_its_subject() -> None:
         (bearer(jwt.encode({"sub": "a"}, SECRET, algorithm="HS256")), "invalid"),
         (
             bearer(
-                jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256")
+                jwt.encode({"sub": "a", "exp": int(time.time()) + 3600}, SECRET, algorithm="HS256")
             ),
             "no 'iat' claim",
         ),
@@ -71,17 +71,20 @@ def test_a_valid_token_gives_its_subject() -> None:
             ),
             "invalid",
         ),
-        (bearer(jwt.encode({"exp": int(time.time()) + 60}, SECRET, algorithm="HS256")), "invalid"),
+        (
+            bearer(jwt.encode({"exp": int(time.time()) + 3600}, SECRET, algorithm="HS256")),
+            "invalid",
+        ),
         (
             bearer(
-                jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, SECRET, algorithm="HS512")
+                jwt.encode({"sub": "a", "exp": int(time.time()) + 3600}, SECRET, algorithm="HS512")
             ),
             "invalid",
         ),
         (
             bearer(
                 jwt.encode(
-                    {"sub": "", "iat": int(time.time()), "exp": int(time.time()) + 60},
+                    {"sub": "", "iat": int(time.time()), "exp": int(time.time()) + 3600},
                     SECRET,
                     algorithm="HS256",
                 )
@@ -90,7 +93,7 @@ def test_a_valid_token_gives_its_subject() -> None:
         ),
         (
             bearer(
-                jwt.encode({"sub": 42, "exp": int(time.time()) + 60}, SECRET, algorithm="HS256")
+                jwt.encode({"sub": 42, "exp": int(time.time()) + 3600}, SECRET, algorithm="HS256")
             ),
             "invalid",
         ),
@@ -104,7 +107,7 @@ def test_every_bad_token_is_refused(header: str | None, reason: str) -> None:
 def test_alg_none_is_refused() -> None:
     """GIVEN an unsigned token (alg: none) claiming to be alice THEN refused."""
     unsigned = jwt.encode(
-        {"sub": "alice", "exp": int(time.time()) + 60},
+        {"sub": "alice", "exp": int(time.time()) + 3600},
         key=None,  # type: ignore[arg-type]  # deliberately unsigned
         algorithm="none",
     )
