@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from infra.settings import Settings, SettingsError
-from resolvers.cli_edge import CommandError, describe, log_to_terminal, report_failure
+from resolvers.cli_edge import (
+    CommandError,
+    OneLineArgumentParser,
+    describe,
+    log_to_terminal,
+    report_failure,
+)
 from resolvers.dev_endpoint import DEV_CREDENTIALS as _DEV_CREDENTIALS
 from resolvers.dev_endpoint import use_local_aws
 
@@ -36,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="picgraph", description=__doc__)
+    parser = OneLineArgumentParser(prog="picgraph", description=__doc__)
     parser.add_argument(
         "--traceback", action="store_true", help="print the full traceback of an error"
     )

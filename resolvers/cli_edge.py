@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import traceback
+from typing import NoReturn
 
 
 class CommandError(Exception):
@@ -13,6 +15,13 @@ class CommandError(Exception):
     def __init__(self, message: str, *, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """A usage mistake is one line too (argparse would print the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"picgraph: {message} (see `{self.prog} --help`)\n")
 
 
 def report_failure(
@@ -40,12 +49,18 @@ class _TerminalFormatter(logging.Formatter):
 
 def log_to_terminal(*, show_tracebacks: bool) -> None:
     """Warnings as single lines. An error logged with its exception is left to the CLI edge,
-    which reports that exception in one line (with --traceback: everything)."""
+    which reports that exception in one line (with --traceback: everything).
+
+    Only where logging is not configured yet (a fresh `picgraph` process): a host that
+    calls main() with its own handlers keeps them as they are.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_TerminalFormatter(show_tracebacks=show_tracebacks))
     if not show_tracebacks:
         handler.addFilter(lambda record: record.exc_info is None)
-    root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
 

@@ -271,6 +271,16 @@ def test_local_commands_refuse_real_aws_without_an_emulator(
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [["cleanup", "--bogus"], ["token"], ["nope"], ["token", "--user", "a", "--ttl", "x"]],
+)
+def test_usage_mistakes_are_one_line(tmp_path: Path, arguments: list[str]) -> None:
+    result = run_in(tmp_path, *arguments, env=clean_env())
+    line = assert_one_line_error(result, 2)
+    assert "--help" in line
+
+
 def test_aws_errors_are_one_line(tmp_path: Path) -> None:
     """GIVEN --aws without credentials, or an endpoint that does not answer THEN one line."""
     no_credentials = run_in(tmp_path, "cleanup", "--dry-run", "--aws", env=no_aws_env())
@@ -304,3 +314,23 @@ def test_local_commands_find_the_make_dev_emulator(tmp_path: Path) -> None:
     assert not record.exists()
     after = run_in(tmp_path, "cleanup", "--dry-run", env=no_aws_env())
     assert_one_line_error(after, 2)
+
+
+def test_a_stale_endpoint_record_is_ignored(tmp_path: Path) -> None:
+    """GIVEN the record of a serve killed with -9 (its endpoint no longer answers)
+    THEN local commands do not use it: they refuse as if make dev were not running."""
+    state = tmp_path / ".picgraph"
+    state.mkdir()
+    (state / "dev-endpoint.json").write_text(
+        json.dumps(
+            {
+                "endpoint": f"http://127.0.0.1:{free_port()}",
+                "table_name": "picgraph",
+                "bucket_name": "picgraph-images",
+                "region": "us-east-1",
+                "pid": 999_999,
+            }
+        )
+    )
+    result = run_in(tmp_path, "cleanup", "--dry-run", env=no_aws_env())
+    assert "no local emulator found" in assert_one_line_error(result, 2)
