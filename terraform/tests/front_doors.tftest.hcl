@@ -137,6 +137,11 @@ run "appsync_on" {
   }
 
   assert {
+    condition     = length(regexall("(?m)^\\s*(scalar|directive)\\s", aws_appsync_graphql_api.graphql[0].schema)) == 0
+    error_message = "AppSync rejects custom scalars and directive definitions: schema.graphql gained one that appsync.tf does not translate"
+  }
+
+  assert {
     condition = toset(keys(aws_appsync_resolver.root)) == toset([
       "Query.node", "Query.image", "Query.images",
       "Mutation.createImageUpload", "Mutation.completeImageUpload", "Mutation.updateImage",
