@@ -304,9 +304,12 @@ variable "graphql_limits" {
     condition = (
       var.graphql_limits.max_query_depth >= 2 && var.graphql_limits.max_query_depth <= 50 &&
       var.graphql_limits.max_aliases >= 1 && var.graphql_limits.max_aliases <= 200 &&
-      var.graphql_limits.max_tokens >= 100 && var.graphql_limits.max_tokens <= 100000
+      var.graphql_limits.max_tokens >= 100 && var.graphql_limits.max_tokens <= 100000 &&
+      floor(var.graphql_limits.max_query_depth) == var.graphql_limits.max_query_depth &&
+      floor(var.graphql_limits.max_aliases) == var.graphql_limits.max_aliases &&
+      floor(var.graphql_limits.max_tokens) == var.graphql_limits.max_tokens
     )
-    error_message = "graphql_limits: max_query_depth 2-50, max_aliases 1-200, max_tokens 100-100000."
+    error_message = "graphql_limits: whole numbers, max_query_depth 2-50, max_aliases 1-200, max_tokens 100-100000."
   }
 }
 
@@ -316,8 +319,8 @@ variable "max_query_cost" {
   default     = 20000
 
   validation {
-    condition     = var.max_query_cost >= 100 && var.max_query_cost <= 10000000
-    error_message = "max_query_cost must be between 100 and 10000000."
+    condition     = var.max_query_cost >= 100 && var.max_query_cost <= 10000000 && floor(var.max_query_cost) == var.max_query_cost
+    error_message = "max_query_cost must be a whole number between 100 and 10000000."
   }
 }
 

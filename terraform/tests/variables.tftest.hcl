@@ -203,6 +203,26 @@ run "rejects_download_url_seconds_under_a_minute" {
   expect_failures = [var.download_url_seconds]
 }
 
+run "rejects_max_token_lifetime_seconds_over_30_days" {
+  command = plan
+
+  variables {
+    max_token_lifetime_seconds = 2678400
+  }
+
+  expect_failures = [var.max_token_lifetime_seconds]
+}
+
+run "rejects_max_query_cost_too_low" {
+  command = plan
+
+  variables {
+    max_query_cost = 10
+  }
+
+  expect_failures = [var.max_query_cost]
+}
+
 run "rejects_processing_lease_seconds_too_short" {
   command = plan
 
@@ -271,6 +291,26 @@ run "rejects_graphql_limits_huge_documents" {
   }
 
   expect_failures = [var.graphql_limits]
+}
+
+run "rejects_graphql_limits_fractional_depth" {
+  command = plan
+
+  variables {
+    graphql_limits = { max_query_depth = 7.5 }
+  }
+
+  expect_failures = [var.graphql_limits]
+}
+
+run "rejects_max_query_cost_fraction" {
+  command = plan
+
+  variables {
+    max_query_cost = 20000.5
+  }
+
+  expect_failures = [var.max_query_cost]
 }
 
 run "rejects_public_s3_endpoint_no_scheme" {

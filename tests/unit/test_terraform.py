@@ -430,6 +430,10 @@ def test_variable_validations_stay_within_the_codes_bounds(tf: Config) -> None:
         high = re.search(rf"var\.{re.escape(path)}\s*<=\s*(\d+)", conditions)
         assert low, f"var.{path} ({name}) has no lower bound"
         assert high, f"var.{path} ({name}) has no upper bound"
+        whole = rf"floor\(var\.{re.escape(path)}\)\s*==\s*var\.{re.escape(path)}\b"
+        assert re.search(whole, conditions), (
+            f"var.{path} ({name}) accepts fractions, which the function refuses at start-up"
+        )
         code_low, code_high = bounds[name]
         assert code_low <= int(low.group(1)), f"var.{path} accepts less than {name} does"
         assert int(high.group(1)) <= code_high, f"var.{path} accepts more than {name} does"
