@@ -91,7 +91,8 @@ run "function_and_environment" {
       "PICGRAPH_PROCESSING_LEASE_SECONDS", "PICGRAPH_PENDING_UPLOAD_HOURS",
       "PICGRAPH_REJECTED_RETENTION_HOURS", "PICGRAPH_DELETE_RETENTION_DAYS",
       "PICGRAPH_INTROSPECTION", "PICGRAPH_MAX_QUERY_DEPTH", "PICGRAPH_MAX_ALIASES",
-      "PICGRAPH_MAX_TOKENS", "PICGRAPH_LOG_LEVEL", "PICGRAPH_CDN_URL", "PICGRAPH_CDN_KEY_PAIR_ID",
+      "PICGRAPH_MAX_TOKENS", "PICGRAPH_MAX_QUERY_COST", "PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS",
+      "PICGRAPH_LOG_LEVEL", "PICGRAPH_CDN_URL", "PICGRAPH_CDN_KEY_PAIR_ID",
       "PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN", "PICGRAPH_CDN_PUBLIC",
     ])
     error_message = "the function's environment must be exactly the PICGRAPH_* settings (and nothing Lambda reserves)"
@@ -123,6 +124,8 @@ run "function_and_environment" {
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_DELETE_RETENTION_DAYS"] == "30" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_INTROSPECTION"] == "true" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_MAX_QUERY_DEPTH"] == "10" &&
+      one(aws_lambda_function.graphql.environment).variables["PICGRAPH_MAX_QUERY_COST"] == "20000" &&
+      one(aws_lambda_function.graphql.environment).variables["PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS"] == "86400" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_LOG_LEVEL"] == "INFO" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_PUBLIC_S3_ENDPOINT"] == ""
     )
