@@ -6,7 +6,10 @@
 # PICGRAPH_CDN_URL + "/" + object key, e.g. https://d1234.cloudfront.net/thumbnails/...
 
 locals {
-  cdn_signed       = var.cdn_enabled && !var.cdn_public_renditions
+  cdn_signed = var.cdn_enabled && !var.cdn_public_renditions
+  # Without a key the precondition below refuses the plan; counting it out keeps that the
+  # only error (rather than "encoded_key: required field is not set").
+  cdn_signer_count = local.cdn_signed && var.cdn_public_key_pem != null ? 1 : 0
   cdn_origin_id    = "images-bucket"
   cdn_path_pattern = "${local.s3_prefixes.thumbnails}*"
   # One year: the longest the renditions' own Cache-Control asks for.
@@ -98,7 +101,7 @@ resource "aws_cloudfront_function" "refuse" {
 }
 
 resource "aws_cloudfront_public_key" "signer" {
-  count       = local.cdn_signed ? 1 : 0
+  count       = local.cdn_signer_count
   name_prefix = "${var.name_prefix}-renditions-"
   comment     = "Verifies picgraph's signed rendition URLs."
   encoded_key = var.cdn_public_key_pem
@@ -109,7 +112,7 @@ resource "aws_cloudfront_public_key" "signer" {
 }
 
 resource "aws_cloudfront_key_group" "signer" {
-  count   = local.cdn_signed ? 1 : 0
+  count   = local.cdn_signer_count
   name    = "${var.name_prefix}-renditions"
   comment = "Keys picgraph signs rendition URLs with."
   items   = [aws_cloudfront_public_key.signer[0].id]
@@ -146,7 +149,7 @@ resource "aws_cloudfront_distribution" "cdn" {
     compress                   = false
     cache_policy_id            = aws_cloudfront_cache_policy.renditions[0].id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.renditions[0].id
-    trusted_key_groups         = local.cdn_signed ? [aws_cloudfront_key_group.signer[0].id] : []
+    trusted_key_groups         = aws_cloudfront_key_group.signer[*].id
   }
 
   # Anything else: refused at the edge (and the bucket policy lets CloudFront read
@@ -158,7 +161,7 @@ resource "aws_cloudfront_distribution" "cdn" {
     viewer_protocol_policy     = "https-only"
     cache_policy_id            = aws_cloudfront_cache_policy.renditions[0].id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.renditions[0].id
-    trusted_key_groups         = local.cdn_signed ? [aws_cloudfront_key_group.signer[0].id] : []
+    trusted_key_groups         = aws_cloudfront_key_group.signer[*].id
 
     function_association {
       event_type   = "viewer-request"

@@ -85,7 +85,8 @@ data "aws_iam_policy_document" "lambda" {
 
   # Only with signed CDN URLs: the private key the function signs them with.
   dynamic "statement" {
-    for_each = local.cdn_signed ? [var.cdn_private_key_secret_arn] : []
+    # (The precondition in cdn.tf refuses signing without a secret ARN.)
+    for_each = local.cdn_signed && var.cdn_private_key_secret_arn != null ? [var.cdn_private_key_secret_arn] : []
     content {
       sid       = "CdnSigningKey"
       actions   = ["secretsmanager:GetSecretValue"]

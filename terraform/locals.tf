@@ -74,8 +74,8 @@ locals {
 
     # CloudFront (cdn.tf); empty = unset: rendition URLs are presigned S3 URLs.
     PICGRAPH_CDN_URL                    = var.cdn_enabled ? "https://${aws_cloudfront_distribution.cdn[0].domain_name}" : ""
-    PICGRAPH_CDN_KEY_PAIR_ID            = local.cdn_signed ? aws_cloudfront_public_key.signer[0].id : ""
-    PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN = local.cdn_signed ? var.cdn_private_key_secret_arn : ""
+    PICGRAPH_CDN_KEY_PAIR_ID            = join("", aws_cloudfront_public_key.signer[*].id)
+    PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN = local.cdn_signed && var.cdn_private_key_secret_arn != null ? var.cdn_private_key_secret_arn : ""
     PICGRAPH_CDN_PUBLIC                 = tostring(var.cdn_enabled && var.cdn_public_renditions)
   }
 }

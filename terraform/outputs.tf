@@ -54,7 +54,7 @@ output "cdn_url" {
 
 output "cdn_key_pair_id" {
   description = "CloudFront public key id signed rendition URLs carry (PICGRAPH_CDN_KEY_PAIR_ID); null unless the CDN signs URLs."
-  value       = local.cdn_signed ? aws_cloudfront_public_key.signer[0].id : null
+  value       = one(aws_cloudfront_public_key.signer[*].id)
 }
 
 output "log_group_name" {

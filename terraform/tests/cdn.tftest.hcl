@@ -213,3 +213,14 @@ run "signed_renditions_need_both_keys" {
 
   expect_failures = [aws_cloudfront_distribution.cdn]
 }
+
+run "signed_renditions_need_the_public_key" {
+  command = plan
+
+  variables {
+    cdn_enabled        = true
+    cdn_public_key_pem = null
+  }
+
+  expect_failures = [aws_cloudfront_distribution.cdn]
+}

@@ -736,7 +736,8 @@ def test_optional_statements_and_attachments(tf: Config) -> None:
     conditions = sorted(block["statement"]["for_each"] for block in _blocks(document, "dynamic"))
     assert len(conditions) == 2
     assert any("var.kms_key_arn == null ? []" in condition for condition in conditions)
-    assert any("local.cdn_signed ? [var.cdn_private_key_secret_arn]" in c for c in conditions)
+    cdn_signing = "local.cdn_signed && var.cdn_private_key_secret_arn != null ? [var.cdn_priv"
+    assert any(cdn_signing in condition for condition in conditions)
     _, optional = _granted_statements(tf)
     assert _actions(optional) == KMS_ACTIONS | CDN_ACTIONS
     attachments = tf.resources.get("aws_iam_role_policy_attachment", {})
