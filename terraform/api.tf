@@ -28,7 +28,7 @@ resource "aws_apigatewayv2_integration" "lambda" {
   api_id                 = aws_apigatewayv2_api.http[0].id
   integration_type       = "AWS_PROXY"
   integration_method     = "POST"
-  integration_uri        = aws_lambda_function.graphql.invoke_arn
+  integration_uri        = local.lambda_invoke_arn
   payload_format_version = "2.0"
   # The HTTP API's maximum; longer requests (large uploads being processed by
   # completeImageUpload) still finish in the function and are seen on retry.
@@ -102,6 +102,7 @@ resource "aws_lambda_permission" "api_gateway" {
   statement_id  = "AllowHttpApiGraphql"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.graphql.function_name
+  qualifier     = local.lambda_qualifier
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.http[0].execution_arn}/*/*/graphql"
 }
@@ -112,6 +113,7 @@ resource "aws_lambda_function_url" "graphql" {
   #checkov:skip=CKV_AWS_258:Only with http_frontend = "function_url" (LocalStack, development): the function verifies the bearer token itself.
   count              = local.create_function_url ? 1 : 0
   function_name      = aws_lambda_function.graphql.function_name
+  qualifier          = local.lambda_qualifier
   authorization_type = "NONE"
 
   cors {
@@ -128,6 +130,7 @@ resource "aws_lambda_permission" "function_url" {
   statement_id           = "AllowPublicFunctionUrl"
   action                 = "lambda:InvokeFunctionUrl"
   function_name          = aws_lambda_function.graphql.function_name
+  qualifier              = local.lambda_qualifier
   principal              = "*"
   function_url_auth_type = "NONE"
 }

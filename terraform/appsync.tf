@@ -91,12 +91,9 @@ resource "aws_iam_role" "appsync_invoke" {
 
 data "aws_iam_policy_document" "appsync_invoke" {
   statement {
-    sid     = "InvokeGraphqlFunction"
-    actions = ["lambda:InvokeFunction"]
-    resources = [
-      aws_lambda_function.graphql.arn,
-      "${aws_lambda_function.graphql.arn}:*",
-    ]
+    sid       = "InvokeGraphqlFunction"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [local.lambda_target_arn]
   }
 }
 
@@ -143,7 +140,7 @@ resource "aws_appsync_datasource" "lambda" {
   service_role_arn = aws_iam_role.appsync_invoke[0].arn
 
   lambda_config {
-    function_arn = aws_lambda_function.graphql.arn
+    function_arn = local.lambda_target_arn
   }
 
   depends_on = [aws_iam_role_policy.appsync_invoke]

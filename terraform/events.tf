@@ -10,13 +10,14 @@ resource "aws_cloudwatch_event_rule" "cleanup" {
 resource "aws_cloudwatch_event_target" "cleanup" {
   rule      = aws_cloudwatch_event_rule.cleanup.name
   target_id = "picgraph-cleanup"
-  arn       = aws_lambda_function.graphql.arn
+  arn       = local.lambda_target_arn
 }
 
 resource "aws_lambda_permission" "events" {
   statement_id  = "AllowEventBridgeCleanup"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.graphql.function_name
+  qualifier     = local.lambda_qualifier
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.cleanup.arn
 }

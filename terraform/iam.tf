@@ -83,6 +83,17 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
   }
 
+  # Only with signed CDN URLs: the private key the function signs them with.
+  dynamic "statement" {
+    # (The precondition in cdn.tf refuses signing without a secret ARN.)
+    for_each = local.cdn_signed && var.cdn_private_key_secret_arn != null ? [var.cdn_private_key_secret_arn] : []
+    content {
+      sid       = "CdnSigningKey"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+
   # Only with a customer managed key: S3 (SSE-KMS, including the presigned
   # uploads this role signs) and DynamoDB use it on the role's behalf.
   dynamic "statement" {

@@ -34,6 +34,9 @@ resource "aws_lambda_function" "graphql" {
   filename         = local.lambda_package_path
   source_code_hash = filebase64sha256(local.lambda_package_path)
 
+  # SnapStart snapshots published versions only: publish one per change.
+  publish = var.lambda_snapstart
+
   memory_size                    = var.lambda_memory_mb
   timeout                        = var.lambda_timeout_seconds
   reserved_concurrent_executions = var.lambda_reserved_concurrency == null ? -1 : var.lambda_reserved_concurrency
@@ -45,6 +48,13 @@ resource "aws_lambda_function" "graphql" {
 
   tracing_config {
     mode = var.lambda_tracing_enabled ? "Active" : "PassThrough"
+  }
+
+  dynamic "snap_start" {
+    for_each = var.lambda_snapstart ? ["PublishedVersions"] : []
+    content {
+      apply_on = snap_start.value
+    }
   }
 
   lifecycle {
@@ -61,6 +71,10 @@ resource "aws_lambda_function" "graphql" {
       error_message = "A function URL has no JWT authorizer: with jwt_issuer set, use http_frontend = \"api_gateway\" (or \"none\")."
     }
     precondition {
+      condition     = !var.lambda_snapstart || var.python_runtime != "python3.11"
+      error_message = "lambda_snapstart needs python_runtime python3.12 or later: Lambda offers SnapStart for Python from 3.12 on."
+    }
+    precondition {
       condition     = var.processing_lease_seconds > var.lambda_timeout_seconds
       error_message = "processing_lease_seconds must exceed lambda_timeout_seconds, or a second invocation could take over an image still being processed."
     }
@@ -74,10 +88,21 @@ resource "aws_lambda_function" "graphql" {
   ]
 }
 
+# With SnapStart every trigger invokes this alias: it follows the version each
+# apply publishes, so clients never reach $LATEST (which SnapStart does not cover).
+resource "aws_lambda_alias" "live" {
+  count            = var.lambda_snapstart ? 1 : 0
+  name             = "live"
+  description      = "The published version every trigger invokes (SnapStart)."
+  function_name    = aws_lambda_function.graphql.function_name
+  function_version = aws_lambda_function.graphql.version
+}
+
 # S3 and EventBridge invoke asynchronously: two retries, then give up (see the
 # CKV_AWS_116 note above); an event older than an hour is stale anyway.
 resource "aws_lambda_function_event_invoke_config" "graphql" {
   function_name                = aws_lambda_function.graphql.function_name
+  qualifier                    = local.lambda_qualifier
   maximum_retry_attempts       = 2
   maximum_event_age_in_seconds = 3600
 }
@@ -86,6 +111,7 @@ resource "aws_lambda_permission" "s3" {
   statement_id   = "AllowS3UploadEvents"
   action         = "lambda:InvokeFunction"
   function_name  = aws_lambda_function.graphql.function_name
+  qualifier      = local.lambda_qualifier
   principal      = "s3.amazonaws.com"
   source_arn     = aws_s3_bucket.images.arn
   source_account = local.account_id

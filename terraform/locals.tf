@@ -20,6 +20,11 @@ locals {
   use_jwt_authorizer = var.jwt_issuer != null
   auth_mode          = local.use_jwt_authorizer ? "upstream" : "jwt"
 
+  # What the triggers invoke: the alias "live" with SnapStart, else the function.
+  lambda_qualifier  = var.lambda_snapstart ? aws_lambda_alias.live[0].name : null
+  lambda_target_arn = var.lambda_snapstart ? aws_lambda_alias.live[0].arn : aws_lambda_function.graphql.arn
+  lambda_invoke_arn = var.lambda_snapstart ? aws_lambda_alias.live[0].invoke_arn : aws_lambda_function.graphql.invoke_arn
+
   # S3 key prefixes the code writes (infra/keys.py): staging uploads (clients
   # POST here through presigned POSTs), originals, renditions.
   s3_prefixes = {
@@ -66,5 +71,11 @@ locals {
     PICGRAPH_LOG_LEVEL                = var.log_level
 
     PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS = tostring(var.max_token_lifetime_seconds)
+
+    # CloudFront (cdn.tf); empty = unset: rendition URLs are presigned S3 URLs.
+    PICGRAPH_CDN_URL                    = var.cdn_enabled ? "https://${aws_cloudfront_distribution.cdn[0].domain_name}" : ""
+    PICGRAPH_CDN_KEY_PAIR_ID            = join("", aws_cloudfront_public_key.signer[*].id)
+    PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN = local.cdn_signed && var.cdn_private_key_secret_arn != null ? var.cdn_private_key_secret_arn : ""
+    PICGRAPH_CDN_PUBLIC                 = tostring(var.cdn_enabled && var.cdn_public_renditions)
   }
 }

@@ -32,6 +32,31 @@ output "function_arn" {
   value       = aws_lambda_function.graphql.arn
 }
 
+output "function_alias_arn" {
+  description = "ARN of the alias \"live\" every trigger invokes (SnapStart); null unless lambda_snapstart."
+  value       = var.lambda_snapstart ? aws_lambda_alias.live[0].arn : null
+}
+
+output "function_version" {
+  description = "Version the alias \"live\" points at (published by this apply); null unless lambda_snapstart."
+  value       = var.lambda_snapstart ? aws_lambda_alias.live[0].function_version : null
+}
+
+output "cdn_domain_name" {
+  description = "Domain name of the CloudFront distribution serving thumbnails/ (d1234.cloudfront.net); null unless cdn_enabled."
+  value       = var.cdn_enabled ? aws_cloudfront_distribution.cdn[0].domain_name : null
+}
+
+output "cdn_url" {
+  description = "PICGRAPH_CDN_URL of the function: https base URL of the distribution; null unless cdn_enabled."
+  value       = var.cdn_enabled ? local.lambda_environment.PICGRAPH_CDN_URL : null
+}
+
+output "cdn_key_pair_id" {
+  description = "CloudFront public key id signed rendition URLs carry (PICGRAPH_CDN_KEY_PAIR_ID); null unless the CDN signs URLs."
+  value       = one(aws_cloudfront_public_key.signer[*].id)
+}
+
 output "log_group_name" {
   description = "CloudWatch log group of the function."
   value       = aws_cloudwatch_log_group.lambda.name

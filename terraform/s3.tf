@@ -131,6 +131,27 @@ data "aws_iam_policy_document" "bucket" {
       values   = ["false"]
     }
   }
+
+  # Only with the CDN: its origin access control may read renditions, nothing else.
+  dynamic "statement" {
+    for_each = var.cdn_enabled ? [aws_cloudfront_distribution.cdn[0].arn] : []
+    content {
+      sid       = "CdnReadsRenditions"
+      actions   = ["s3:GetObject"]
+      resources = ["${aws_s3_bucket.images.arn}/${local.s3_prefixes.thumbnails}*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudfront.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "AWS:SourceArn"
+        values   = [statement.value]
+      }
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "images" {
@@ -147,7 +168,7 @@ resource "aws_s3_bucket_notification" "images" {
 
   lambda_function {
     id                  = "process-uploads"
-    lambda_function_arn = aws_lambda_function.graphql.arn
+    lambda_function_arn = local.lambda_target_arn
     events              = ["s3:ObjectCreated:*"]
     filter_prefix       = local.s3_prefixes.uploads
   }

@@ -103,6 +103,12 @@ variable "lambda_reserved_concurrency" {
   }
 }
 
+variable "lambda_snapstart" {
+  description = "Lambda SnapStart: publish a version on every change, snapshot its initialised runtime, and point every trigger (HTTP API, function URL, AppSync, S3, schedule) at the alias \"live\". Needs python3.12 or later. Off by default: SnapStart for Python is billed (snapshot cache and restores) and not offered in every region."
+  type        = bool
+  default     = false
+}
+
 variable "lambda_tracing_enabled" {
   description = "Turn on AWS X-Ray active tracing for the function (and AppSync when created)."
   type        = bool
@@ -305,9 +311,12 @@ variable "graphql_limits" {
     condition = (
       var.graphql_limits.max_query_depth >= 2 && var.graphql_limits.max_query_depth <= 50 &&
       var.graphql_limits.max_aliases >= 1 && var.graphql_limits.max_aliases <= 200 &&
-      var.graphql_limits.max_tokens >= 100 && var.graphql_limits.max_tokens <= 100000
+      var.graphql_limits.max_tokens >= 100 && var.graphql_limits.max_tokens <= 100000 &&
+      floor(var.graphql_limits.max_query_depth) == var.graphql_limits.max_query_depth &&
+      floor(var.graphql_limits.max_aliases) == var.graphql_limits.max_aliases &&
+      floor(var.graphql_limits.max_tokens) == var.graphql_limits.max_tokens
     )
-    error_message = "graphql_limits: max_query_depth 2-50, max_aliases 1-200, max_tokens 100-100000."
+    error_message = "graphql_limits: whole numbers, max_query_depth 2-50, max_aliases 1-200, max_tokens 100-100000."
   }
 }
 
@@ -317,8 +326,8 @@ variable "max_query_cost" {
   default     = 20000
 
   validation {
-    condition     = var.max_query_cost >= 100 && var.max_query_cost <= 10000000
-    error_message = "max_query_cost must be between 100 and 10000000."
+    condition     = var.max_query_cost >= 100 && var.max_query_cost <= 10000000 && floor(var.max_query_cost) == var.max_query_cost
+    error_message = "max_query_cost must be a whole number between 100 and 10000000."
   }
 }
 
@@ -446,4 +455,53 @@ variable "create_appsync_api" {
   description = "Also create an AppSync GraphQL API with direct Lambda resolvers (AppSync needs LocalStack Pro locally). Needs schema.graphql at the repository root and jwt_issuer."
   type        = bool
   default     = false
+}
+
+# ---------------------------------------------------------------------------
+# CDN (CloudFront in front of thumbnails/)
+# ---------------------------------------------------------------------------
+
+variable "cdn_enabled" {
+  description = "Serve renditions (thumbnails/*) through a CloudFront distribution with origin access control and a year of caching; the function then hands out CDN URLs (PICGRAPH_CDN_URL). Off by default: LocalStack community has no CloudFront."
+  type        = bool
+  default     = false
+}
+
+variable "cdn_public_renditions" {
+  description = "With cdn_enabled: serve renditions to anyone holding the URL (unsigned CDN URLs, PICGRAPH_CDN_PUBLIC=true) instead of CloudFront signed URLs. Originals are never served by the CDN."
+  type        = bool
+  default     = false
+}
+
+variable "cdn_public_key_pem" {
+  description = "PEM public key (-----BEGIN PUBLIC KEY-----, RSA 2048) of the key pair rendition URLs are signed with; its CloudFront id becomes PICGRAPH_CDN_KEY_PAIR_ID. Needed with cdn_enabled unless cdn_public_renditions."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cdn_public_key_pem == null ? true : can(regex("^\\s*-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\\s]+-----END PUBLIC KEY-----\\s*$", var.cdn_public_key_pem))
+    error_message = "cdn_public_key_pem must be a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----), not a private key or a certificate."
+  }
+}
+
+variable "cdn_private_key_secret_arn" {
+  description = "ARN of the Secrets Manager secret whose string is the PEM private key matching cdn_public_key_pem (PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN); the function may read exactly this secret. Needed with cdn_enabled unless cdn_public_renditions."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cdn_private_key_secret_arn == null ? true : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.cdn_private_key_secret_arn))
+    error_message = "cdn_private_key_secret_arn must be the ARN of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-abcdef)."
+  }
+}
+
+variable "cdn_price_class" {
+  description = "CloudFront price class of the distribution: which edge locations serve it."
+  type        = string
+  default     = "PriceClass_100"
+
+  validation {
+    condition     = contains(["PriceClass_100", "PriceClass_200", "PriceClass_All"], var.cdn_price_class)
+    error_message = "cdn_price_class must be PriceClass_100, PriceClass_200 or PriceClass_All."
+  }
 }

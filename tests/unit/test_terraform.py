@@ -34,6 +34,16 @@ HANDLER = "resolvers.lambda_handler.handler"
 # PICGRAPH_* settings the function deliberately does not get, with the reason.
 INTENTIONALLY_UNSET: dict[str, str] = {}
 
+# Set by terraform/ before infra/settings.py reads them: the CDN settings agreed in
+# docs (OWNERS.md) that the "delivery" work reads. Remove each name once settings.py
+# reads it (the test then checks it like any other).
+PLANNED_SETTINGS: dict[str, str] = {
+    "PICGRAPH_CDN_URL": "CloudFront base URL (terraform/cdn.tf); read by the delivery work",
+    "PICGRAPH_CDN_KEY_PAIR_ID": "CloudFront public key id; read by the delivery work",
+    "PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN": "signing key secret; read by the delivery work",
+    "PICGRAPH_CDN_PUBLIC": "unsigned CDN URLs; read by the delivery work",
+}
+
 # Environment names the Lambda service reserves or sets itself.
 RESERVED_ENV = re.compile(r"^(AWS_|_HANDLER$|_X_AMZN_|LAMBDA_)")
 
@@ -106,6 +116,8 @@ RUNTIME_ACTIONS: dict[str, str] = {
 }
 # Only in a dynamic statement that exists when var.kms_key_arn is set.
 KMS_ACTIONS = frozenset({"kms:Decrypt", "kms:GenerateDataKey"})
+# Only in a dynamic statement that exists when the CDN signs URLs (local.cdn_signed).
+CDN_ACTIONS = frozenset({"secretsmanager:GetSecretValue"})
 ADAPTERS = {"dynamodb": REPO_ROOT / "infra" / "dynamodb.py", "s3": REPO_ROOT / "infra" / "s3.py"}
 
 
@@ -419,6 +431,10 @@ def test_variable_validations_stay_within_the_codes_bounds(tf: Config) -> None:
         high = re.search(rf"var\.{re.escape(path)}\s*<=\s*(\d+)", conditions)
         assert low, f"var.{path} ({name}) has no lower bound"
         assert high, f"var.{path} ({name}) has no upper bound"
+        whole = rf"floor\(var\.{re.escape(path)}\)\s*==\s*var\.{re.escape(path)}\b"
+        assert re.search(whole, conditions), (
+            f"var.{path} ({name}) accepts fractions, which the function refuses at start-up"
+        )
         code_low, code_high = bounds[name]
         assert code_low <= int(low.group(1)), f"var.{path} accepts less than {name} does"
         assert int(high.group(1)) <= code_high, f"var.{path} accepts more than {name} does"
@@ -460,6 +476,7 @@ def test_lambda_sets_every_setting_the_code_reads(tf: Config) -> None:
         "INTENTIONALLY_UNSET with the reason"
     )
     stale = {name for name in environment if name.startswith("PICGRAPH_")} - read
+    stale -= set(PLANNED_SETTINGS)
     assert not stale, f"set but never read by infra/settings.py: {sorted(stale)}"
     unknown = set(INTENTIONALLY_UNSET) - read
     assert not unknown, f"INTENTIONALLY_UNSET lists settings the code no longer reads: {unknown}"
@@ -625,12 +642,13 @@ def test_bucket_cors_allows_browser_uploads(tf: Config) -> None:
 def test_uploads_trigger_the_function(tf: Config) -> None:
     notification = tf.resource("aws_s3_bucket_notification", "images")
     target = _block(notification, "lambda_function")
-    assert target["lambda_function_arn"] == "${aws_lambda_function.graphql.arn}"
+    assert target["lambda_function_arn"] == "${local.lambda_target_arn}"
     assert target["events"] == ["s3:ObjectCreated:*"]
     assert target["filter_prefix"] == "${local.s3_prefixes.uploads}"
     permission = tf.resource("aws_lambda_permission", "s3")
     assert permission["principal"] == "s3.amazonaws.com"
     assert permission["source_arn"] == "${aws_s3_bucket.images.arn}"
+    assert permission["qualifier"] == "${local.lambda_qualifier}"
 
 
 # --------------------------------------------------------------------------
@@ -716,10 +734,13 @@ def test_list_bucket_is_limited_to_the_prefixes(tf: Config) -> None:
 
 def test_optional_statements_and_attachments(tf: Config) -> None:
     document = tf.data["aws_iam_policy_document"]["lambda"]
-    (dynamic,) = _blocks(document, "dynamic")
-    assert "var.kms_key_arn == null ? []" in dynamic["statement"]["for_each"]
+    conditions = sorted(block["statement"]["for_each"] for block in _blocks(document, "dynamic"))
+    assert len(conditions) == 2
+    assert any("var.kms_key_arn == null ? []" in condition for condition in conditions)
+    cdn_signing = "local.cdn_signed && var.cdn_private_key_secret_arn != null ? [var.cdn_priv"
+    assert any(cdn_signing in condition for condition in conditions)
     _, optional = _granted_statements(tf)
-    assert _actions(optional) == KMS_ACTIONS
+    assert _actions(optional) == KMS_ACTIONS | CDN_ACTIONS
     attachments = tf.resources.get("aws_iam_role_policy_attachment", {})
     lambda_attachments = {
         name: body
@@ -750,7 +771,7 @@ def test_http_api_routes_graphql_to_the_function(tf: Config) -> None:
     integration = tf.resource("aws_apigatewayv2_integration", "lambda")
     assert integration["integration_type"] == "AWS_PROXY"
     assert integration["payload_format_version"] == "2.0"
-    assert integration["integration_uri"] == "${aws_lambda_function.graphql.invoke_arn}"
+    assert integration["integration_uri"] == "${local.lambda_invoke_arn}"
     assert tf.locals["graphql_routes"] == ["GET /graphql", "POST /graphql"]
     route = tf.resource("aws_apigatewayv2_route", "graphql")
     assert "local.graphql_routes" in route["for_each"]
@@ -772,7 +793,7 @@ def test_cleanup_schedule_invokes_the_function(tf: Config) -> None:
     rule = tf.resource("aws_cloudwatch_event_rule", "cleanup")
     assert rule["schedule_expression"] == "${var.cleanup_schedule}"
     target = tf.resource("aws_cloudwatch_event_target", "cleanup")
-    assert target["arn"] == "${aws_lambda_function.graphql.arn}"
+    assert target["arn"] == "${local.lambda_target_arn}"
     # The handler recognises the unmodified "Scheduled Event"; an input would replace it.
     assert not {"input", "input_path", "input_transformer"} & set(target)
     permission = tf.resource("aws_lambda_permission", "events")
@@ -822,7 +843,102 @@ def test_appsync_is_optional_and_uses_the_function(tf: Config) -> None:
     assert "schema.graphql" in tf.locals["graphql_schema_path"]
     source = tf.resource("aws_appsync_datasource", "lambda")
     assert source["type"] == "AWS_LAMBDA"
-    assert _block(source, "lambda_config")["function_arn"] == "${aws_lambda_function.graphql.arn}"
+    assert _block(source, "lambda_config")["function_arn"] == "${local.lambda_target_arn}"
     invoke = tf.data["aws_iam_policy_document"]["appsync_invoke"]
     (statement,) = _blocks(invoke, "statement")
     assert statement["actions"] == ["lambda:InvokeFunction"]
+
+
+# --------------------------------------------------------------------------
+# SnapStart, CDN
+# --------------------------------------------------------------------------
+
+
+def test_snapstart_publishes_a_version_behind_the_alias_live(tf: Config) -> None:
+    assert tf.variables["lambda_snapstart"]["default"] is False
+    function = _lambda(tf)
+    assert function["publish"] == "${var.lambda_snapstart}"
+    (snap_start,) = [block["snap_start"] for block in _blocks(function, "dynamic")]
+    assert "var.lambda_snapstart" in snap_start["for_each"]
+    assert "PublishedVersions" in snap_start["for_each"]
+    alias = tf.resource("aws_lambda_alias", "live")
+    assert alias["name"] == "live"
+    assert alias["count"] == "${var.lambda_snapstart ? 1 : 0}"
+    assert alias["function_version"] == "${aws_lambda_function.graphql.version}"
+    alias_first = "${var.lambda_snapstart ? aws_lambda_alias.live[0]."
+    for name in ("lambda_target_arn", "lambda_invoke_arn", "lambda_qualifier"):
+        assert tf.locals[name].startswith(alias_first), name
+    # Every trigger goes through the locals, so none can stay on $LATEST.
+    permissions = tf.resources["aws_lambda_permission"]
+    assert {name: body.get("qualifier") for name, body in permissions.items()} == dict.fromkeys(
+        permissions, "${local.lambda_qualifier}"
+    )
+    direct = [
+        f"{path.name}: {match}"
+        for path in tf.files
+        if path.name != "outputs.tf"
+        for match in re.findall(
+            r".*aws_lambda_function\.graphql\.(?:arn|invoke_arn)\b.*", path.read_text("utf-8")
+        )
+    ]
+    assert len(direct) == 2, f"only the locals may name the unqualified function: {direct}"
+
+
+def test_cdn_variables_are_the_agreed_ones(tf: Config) -> None:
+    defaults = {name: variable.get("default") for name, variable in tf.variables.items()}
+    assert defaults["cdn_enabled"] is False
+    assert defaults["cdn_public_renditions"] is False
+    assert defaults["cdn_public_key_pem"] is None
+    assert defaults["cdn_private_key_secret_arn"] is None
+    environment = _environment(tf)
+    for name in PLANNED_SETTINGS:
+        assert name in environment, f"{name} must reach the function"
+    distribution = tf.resource("aws_cloudfront_distribution", "cdn")
+    assert distribution["count"] == "${var.cdn_enabled ? 1 : 0}"
+    (behaviour,) = _blocks(distribution, "ordered_cache_behavior")
+    assert tf.local(behaviour["path_pattern"]) == "${local.s3_prefixes.thumbnails}*"
+
+
+TF_TESTS_DIR = TF_DIR / "tests"
+
+
+def _tftest_runs() -> dict[str, dict[str, Any]]:
+    runs: dict[str, dict[str, Any]] = {}
+    for path in sorted(TF_TESTS_DIR.glob("*.tftest.hcl")):
+        with path.open(encoding="utf-8") as handle:
+            parsed = _normalise(hcl2.load(handle))
+        providers = {name for block in parsed.get("mock_provider", []) for name in block}
+        assert providers >= {"aws", "random"}, f"{path.name}: every provider must be mocked"
+        assert "provider" not in parsed, f"{path.name}: no real provider configuration"
+        for block in parsed.get("run", []):
+            for name, body in block.items():
+                runs[f"{path.name}::{name}"] = body
+    return runs
+
+
+def test_every_variable_validation_has_an_expect_failures_run(tf: Config) -> None:
+    expected = {
+        re.sub(r"^\$\{(.*)\}$", r"\1", target)
+        for body in _tftest_runs().values()
+        for target in body.get("expect_failures", [])
+    }
+    validated = {name for name, variable in tf.variables.items() if variable.get("validation")}
+    missing = sorted(name for name in validated if f"var.{name}" not in expected)
+    assert not missing, (
+        f"validated variables without a run that expects the validation to fail: {missing} "
+        "(add one to terraform/tests/variables.tftest.hcl)"
+    )
+    assert len(validated) >= 30
+
+
+def test_every_front_door_has_a_run() -> None:
+    runs = _tftest_runs()
+    settings = [
+        {key: value for variables in body.get("variables", []) for key, value in variables.items()}
+        for body in runs.values()
+        if not body.get("expect_failures")
+    ]
+    assert any(s.get("http_frontend") == "function_url" for s in settings)
+    assert any("http_frontend" not in s and "jwt_issuer" not in s for s in settings)
+    assert any("jwt_issuer" in s and not s.get("create_appsync_api") for s in settings)
+    assert any(s.get("create_appsync_api") is True for s in settings)
