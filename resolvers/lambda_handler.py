@@ -2,13 +2,18 @@
 
 API Gateway (REST and HTTP API) -> Mangum -> the ASGI app; AppSync direct
 resolver events (single and batch) -> the same schema; S3 ObjectCreated ->
-upload processing; EventBridge scheduled events -> cleanup. Heavy modules are
-imported on first use so that each event kind pays only for what it needs.
+upload processing; EventBridge scheduled events -> cleanup.
+
+Events are classified with plain dict checks, and each kind imports only what it
+needs: an S3 or scheduled event never loads Strawberry, graphql-core or PyJWT.
+Where Lambda keeps the init phase apart from the first request (SnapStart takes
+its snapshot after init; provisioned concurrency runs init ahead of traffic,
+AWS_LAMBDA_INITIALIZATION_TYPE says which), init preloads and warms the GraphQL
+paths instead, so that their first invoke costs no more than a warm one.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Mapping
@@ -51,9 +56,7 @@ def handler(event: Any, context: Any) -> Any:
 
 
 def event_kind(event: Any) -> str | None:
-    from resolvers.appsync import is_appsync_event
-
-    if is_appsync_event(event):
+    if _is_appsync(event):
         return "appsync"
     if not isinstance(event, Mapping):
         return None
@@ -74,7 +77,19 @@ def event_kind(event: Any) -> str | None:
     return None
 
 
-def _http(event: Mapping[str, Any], context: Any) -> Any:
+def _is_appsync(event: Any) -> bool:
+    """A direct Lambda resolver event (or a batch of them): `info` names the field."""
+
+    def single(item: Any) -> bool:
+        info = item.get("info") if isinstance(item, Mapping) else None
+        return isinstance(info, Mapping) and "fieldName" in info and "parentTypeName" in info
+
+    if isinstance(event, list):
+        return bool(event) and all(single(item) for item in event)
+    return single(event)
+
+
+def _http_app() -> Any:
     global _http_handler
     if _http_handler is None:
         from mangum import Mangum
@@ -82,6 +97,13 @@ def _http(event: Mapping[str, Any], context: Any) -> Any:
         from resolvers.http import create_asgi_app
 
         _http_handler = Mangum(create_asgi_app(), lifespan="off")
+    return _http_handler
+
+
+def _http(event: Mapping[str, Any], context: Any) -> Any:
+    import asyncio
+
+    http_handler = _http_app()
     # Mangum runs the app on the thread's event loop; a previous asyncio.run()
     # (or a closed loop on a warm container) leaves none usable, so set one.
     try:
@@ -90,7 +112,7 @@ def _http(event: Mapping[str, Any], context: Any) -> Any:
             raise RuntimeError("closed loop")
     except RuntimeError:
         asyncio.set_event_loop(asyncio.new_event_loop())
-    return _http_handler(event, context)
+    return http_handler(event, context)
 
 
 def _ensure_logging() -> None:
@@ -100,14 +122,59 @@ def _ensure_logging() -> None:
         _logging_ready = True
 
 
+_PRELOADING_INIT_TYPES = frozenset({"snap-start", "provisioned-concurrency"})
+
+
 def _init_in_lambda() -> None:
     """In a Lambda container, wire (and validate settings) during init.
 
     A missing or malformed setting then fails the init phase with one clear line
     instead of failing every request; clients stay lazy, so no AWS call is made.
     """
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-        _ensure_logging()
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    _ensure_logging()
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in _PRELOADING_INIT_TYPES:
+        preload()
+
+
+def preload() -> None:
+    """Import, build and run once what GraphQL events need, touching no AWS service.
+
+    One `{ __typename }` through the ASGI app and one through the schema leave
+    parsing, validation, execution and the HTTP layer warm for the first request.
+    """
+    from resolvers.context import Context
+    from resolvers.schema import create_schema
+
+    app = get_app()
+    settings = app.settings
+    schema = create_schema(
+        introspection=settings.introspection,
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+    )
+    schema.execute_sync("{ __typename }", context_value=Context(app=app, request_id="preload"))
+    import resolvers.appsync  # noqa: F401
+
+    _http(_WARM_UP_EVENT, None)
+
+
+_WARM_UP_EVENT: dict[str, Any] = {
+    "version": "2.0",
+    "routeKey": "POST /graphql",
+    "rawPath": "/graphql",
+    "rawQueryString": "",
+    "headers": {"content-type": "application/json", "host": "preload.invalid"},
+    "requestContext": {
+        "http": {"method": "POST", "path": "/graphql", "sourceIp": "127.0.0.1"},
+        "requestId": "preload",
+        "stage": "$default",
+    },
+    "body": '{"query": "{ __typename }"}',
+    "isBase64Encoded": False,
+}
 
 
 _init_in_lambda()

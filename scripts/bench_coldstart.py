@@ -1,77 +1,234 @@
-"""Cold start of the Lambda handler: import time, and what each event kind pulls in.
+"""Cold start of the Lambda handler per event kind, against the boto3 floor.
 
-Each figure is measured in a fresh interpreter (the median of several), as a new
-Lambda container would pay it. Prints figures; asserts nothing.
+Each sample is a whole fresh interpreter, as a new Lambda container: import the
+handler (init) and handle one event (first invoke), against a moto server on
+127.0.0.1 started here. The floor is `import boto3` plus creating the S3 and
+DynamoDB clients. Runs are interleaved (floor, S3, EventBridge, AppSync, HTTP,
+floor, ...) so that machine load hits every contender alike; figures are medians.
+
+Two init types, as Lambda reports them in AWS_LAMBDA_INITIALIZATION_TYPE:
+`on-demand` (each event kind imports only what it needs) and `snap-start`
+(init preloads the GraphQL paths, so the snapshot holds them and the first
+invoke is cheap). Prints ratios and writes build/bench/bench_coldstart.json.
+
+    .venv/bin/python scripts/bench_coldstart.py [--runs 9]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = 5
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-PROBES = {
-    "boto3 + S3 and DynamoDB clients (the floor)": (
-        "import boto3; s=boto3.Session(region_name='us-east-1');"
-        " s.client('s3'); s.client('dynamodb')"
-    ),
-    "import resolvers.lambda_handler": "import resolvers.lambda_handler",
-    "handler module + build_app (wiring, lazy clients)": (
-        "import resolvers.lambda_handler as h; from resolvers.bootstrap import get_app; get_app()"
-    ),
-    "everything an AppSync event needs (schema, no HTTP layer, no Pillow)": (
-        "import resolvers.lambda_handler as h; from resolvers.bootstrap import get_app; get_app();"
-        " import resolvers.appsync; from resolvers.schema import create_schema; create_schema()"
-    ),
-    "everything an HTTP event needs (adds Mangum + Starlette)": (
-        "import resolvers.lambda_handler as h; from resolvers.bootstrap import get_app; get_app();"
-        " import mangum; from resolvers.http import create_asgi_app; create_asgi_app()"
-    ),
-    "Pillow + pillow-heif (only processing pays this)": ("import services.imaging"),
+from bench_rows import write_rows  # noqa: E402
+
+EVENTS = ROOT / "tests" / "events"
+SECRET = "bench-secret-0123456789-abcdefghijkl"
+GOALS = {"s3": 1.1, "scheduled": 1.1, "appsync": 1.3, "http": 1.6}
+LABELS = {
+    "floor": "boto3 + S3 and DynamoDB clients (the floor)",
+    "s3": "S3 ObjectCreated",
+    "scheduled": "EventBridge scheduled (cleanup)",
+    "appsync": "AppSync Query.image",
+    "http": "API Gateway v2 GraphQL POST image(id)",
 }
 
-MODULES_PROBE = (
-    "import sys, json, resolvers.lambda_handler as h; from resolvers.bootstrap import get_app;"
-    " get_app(); print(json.dumps(sorted(m for m in ('PIL','strawberry','mangum','starlette',"
-    "'pillow_heif','boto3') if m in sys.modules)))"
+FLOOR_CODE = """
+import json, time
+t0 = time.perf_counter()
+import boto3
+session = boto3.Session(region_name="us-east-1")
+session.client("s3"); session.client("dynamodb")
+print(json.dumps({"init": time.perf_counter() - t0, "invoke": 0.0, "result": None}))
+"""
+
+HANDLER_CODE = """
+import json, sys, time
+from types import SimpleNamespace
+event = json.loads(sys.argv[1])
+context = SimpleNamespace(
+    aws_request_id="bench", function_name="picgraph", memory_limit_in_mb=1769,
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:picgraph",
+    get_remaining_time_in_millis=lambda: 30_000,
 )
-
-ENV = {
-    "PICGRAPH_TABLE_NAME": "bench",
-    "PICGRAPH_BUCKET_NAME": "bench",
-    "PICGRAPH_JWT_SECRET": "bench-secret-0123456789-abcdefghijkl",
-    "AWS_ACCESS_KEY_ID": "x",
-    "AWS_SECRET_ACCESS_KEY": "x",
-    "AWS_REGION": "us-east-1",
-    "PATH": "/usr/bin:/bin",
-}
-
-
-def fresh_python(code: str) -> str:
-    """Run code in a new interpreter, as a new Lambda container would; its stdout."""
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=ENV, check=True
-    ).stdout
+t0 = time.perf_counter()
+import resolvers.lambda_handler as handler_module
+t1 = time.perf_counter()
+result = handler_module.handler(event, context)
+t2 = time.perf_counter()
+heavy = sorted(m for m in ("strawberry", "graphql", "jwt", "mangum", "starlette", "PIL")
+               if m in sys.modules)
+print(json.dumps({"init": t1 - t0, "invoke": t2 - t1, "result": result, "heavy": heavy},
+                 default=str))
+"""
 
 
-def timed(code: str) -> float:
-    wrapper = f"import time; t=time.perf_counter(); {code}; print(time.perf_counter()-t)"
-    samples = [float(fresh_python(wrapper).strip().splitlines()[-1]) for _ in range(RUNS)]
-    return statistics.median(samples)
+def events(settings: Any) -> dict[str, Any]:
+    from resolvers.identity import issue_token
+
+    s3 = json.loads((EVENTS / "s3_object_created.json").read_text())
+    record = s3["Records"][0]["s3"]
+    record["bucket"]["name"] = settings.bucket_name
+    record["object"]["key"] = f"uploads/{uuid.uuid4()}"
+    scheduled = json.loads((EVENTS / "eventbridge_scheduled.json").read_text())
+    appsync = json.loads((EVENTS / "appsync_query_image.json").read_text())
+    appsync["arguments"]["id"] = str(uuid.uuid4())
+    appsync["identity"]["sub"] = appsync["identity"]["claims"]["sub"] = "bench-user"
+    http = json.loads((EVENTS / "apigw_http_v2_post_graphql.json").read_text())
+    body = json.dumps({"query": '{ image(id: "%s") { id status } }' % uuid.uuid4()})
+    http["body"] = body
+    http["headers"]["content-length"] = str(len(body))
+    http["headers"]["authorization"] = f"Bearer {issue_token('bench-user', SECRET)}"
+    return {"s3": s3, "scheduled": scheduled, "appsync": appsync, "http": http}
 
 
-def main() -> None:
-    print(f"cold-start figures, median of {RUNS} fresh interpreters ({sys.version.split()[0]}):")
-    for label, code in PROBES.items():
-        print(f"  {timed(code) * 1000:7.0f} ms  {label}")
-    loaded = fresh_python(MODULES_PROBE)
-    print(f"  heavy modules loaded by the handler import + wiring: {json.loads(loaded)}")
+def run_probe(kind: str, event: Any, env: dict[str, str]) -> dict[str, Any]:
+    if kind == "floor":
+        argv = [sys.executable, "-c", FLOOR_CODE]
+    else:
+        argv = [sys.executable, "-c", HANDLER_CODE, json.dumps(event)]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{kind} probe failed:\n{done.stderr[-2000:]}")
+    sample: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    _check(kind, sample["result"])
+    return sample
+
+
+def _check(kind: str, result: Any) -> None:
+    """A probe that errored would measure the wrong path: refuse its figure."""
+    if kind == "http" and (result["statusCode"] != 200 or "errors" in json.loads(result["body"])):
+        raise RuntimeError(f"http probe answered {result}")
+    if kind == "appsync" and isinstance(result, dict) and "errorType" in result:
+        raise RuntimeError(f"appsync probe answered {result}")
+
+
+def child_env(endpoint: str, settings: Any, init_type: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_LAMBDA_FUNCTION_NAME": "picgraph-bench",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
+        "PICGRAPH_TABLE_NAME": settings.table_name,
+        "PICGRAPH_BUCKET_NAME": settings.bucket_name,
+        "PICGRAPH_JWT_SECRET": SECRET,
+        "PICGRAPH_LOG_LEVEL": "WARNING",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=9, help="fresh interpreters per contender")
+    args = parser.parse_args(argv)
+
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
+    )
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    from infra.provisioning import provision
+    from infra.settings import Settings
+    from tests.support.servers import free_port
+
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        settings = Settings.from_env(
+            {
+                **os.environ,
+                "PICGRAPH_TABLE_NAME": "bench-coldstart",
+                "PICGRAPH_BUCKET_NAME": "bench-coldstart",
+                "PICGRAPH_JWT_SECRET": SECRET,
+            }
+        )
+        provision(settings)
+        rows = measure(endpoint, settings, args.runs)
+    finally:
+        moto.stop()
+    write_rows("bench_coldstart", rows)
+    return 0
+
+
+def measure(endpoint: str, settings: Any, runs: int) -> list[dict[str, str]]:
+    payloads = events(settings)
+    on_demand = child_env(endpoint, settings, "on-demand")
+    snap = child_env(endpoint, settings, "snap-start")
+    kinds = ["floor", "s3", "scheduled", "appsync", "http"]
+    samples: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+    snap_samples: dict[str, list[dict[str, Any]]] = {"appsync": [], "http": []}
+    for _ in range(runs):
+        for kind in kinds:
+            samples[kind].append(run_probe(kind, payloads.get(kind), on_demand))
+        for kind in snap_samples:
+            snap_samples[kind].append(run_probe(kind, payloads[kind], snap))
+
+    def median(values: list[dict[str, Any]], part: str) -> float:
+        if part == "total":
+            return statistics.median(v["init"] + v["invoke"] for v in values)
+        return statistics.median(v[part] for v in values)
+
+    floor = median(samples["floor"], "total")
+    print(
+        f"cold start, whole fresh interpreter, median of {runs} interleaved runs "
+        f"(Python {sys.version.split()[0]}, load {os.getloadavg()[0]:.1f}):"
+    )
+    print(f"  {floor * 1000:6.0f} ms  1.00x  {LABELS['floor']}")
+    rows = [{"what": f"cold start: {LABELS['floor']}", "figure": f"{floor * 1000:.0f} ms (1.00×)"}]
+    for kind in kinds[1:]:
+        total = median(samples[kind], "total")
+        ratio = total / floor
+        verdict = "within" if ratio <= GOALS[kind] else "NOT within"
+        init, invoke = median(samples[kind], "init"), median(samples[kind], "invoke")
+        heavy = samples[kind][-1].get("heavy", [])
+        print(
+            f"  {total * 1000:6.0f} ms  {ratio:4.2f}x  {LABELS[kind]}: init {init * 1000:.0f} ms"
+            f" + first invoke {invoke * 1000:.0f} ms; {verdict} {GOALS[kind]}x;"
+            f" heavy modules: {', '.join(heavy) or 'none'}"
+        )
+        rows.append(
+            {
+                "what": f"cold start: {LABELS[kind]} (on-demand)",
+                "figure": f"{total * 1000:.0f} ms = {ratio:.2f}× the floor (goal ≤ {GOALS[kind]}×);"
+                f" init {init * 1000:.0f} ms + first invoke {invoke * 1000:.0f} ms",
+            }
+        )
+    print("  with AWS_LAMBDA_INITIALIZATION_TYPE=snap-start (init preloads, SnapStart absorbs it):")
+    for kind, values in snap_samples.items():
+        init, invoke = median(values, "init"), median(values, "invoke")
+        print(
+            f"  {LABELS[kind]}: init {init * 1000:.0f} ms, first invoke {invoke * 1000:.0f} ms"
+            f" ({invoke / floor:.2f}x the floor after restore)"
+        )
+        rows.append(
+            {
+                "what": f"cold start: {LABELS[kind]} (SnapStart)",
+                "figure": f"init {init * 1000:.0f} ms, first invoke {invoke * 1000:.0f} ms"
+                f" ({invoke / floor:.2f}× the floor)",
+            }
+        )
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
