@@ -6,7 +6,9 @@ import argparse
 import json
 import os
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the GraphQL API with GraphiQL")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="API processes (uvicorn workers); e.g. one per core",
+    )
     serve.add_argument(
         "--aws",
         action="store_true",
@@ -134,14 +142,20 @@ def _cleanup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from resolvers.bootstrap import build_app, set_app
-    from resolvers.http import create_asgi_app
     from resolvers.logs import configure_logging
 
-    emulator: Any = None
+    emulator: Emulator | None = None
     if not Settings.from_env().custom_endpoint and not args.aws:
         emulator = start_emulator()
     settings = Settings.from_env()
@@ -159,10 +173,14 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  S3 + DynamoDB:       {os.environ['AWS_ENDPOINT_URL']} (embedded moto emulator)")
     else:
         print("  S3 + DynamoDB:       " + (settings.endpoint_url or "AWS (your credentials)"))
+    print(f"  API processes:       {args.workers} (--workers)")
     print(_graphiql_header_hint(settings) + "\n")
     try:
+        # Workers are fresh processes: each wires its own App from the same environment.
         uvicorn.run(
-            create_asgi_app(cors_origins=("*",)),
+            "resolvers.cli:serve_worker_app" if args.workers > 1 else serve_worker_app(),
+            factory=args.workers > 1,
+            workers=args.workers,
             host=args.host,
             port=args.port,
             log_level="warning",
@@ -186,17 +204,70 @@ def _graphiql_header_hint(settings: Settings) -> str:
     return '  Header for GraphiQL: {"Authorization": "Bearer ' + token + '"}'
 
 
-def start_emulator() -> Any:
-    """An in-process moto server on 127.0.0.1, for a newcomer with no AWS at all."""
-    from moto.server import ThreadedMotoServer
+def serve_worker_app() -> Any:
+    """The ASGI app of one `serve` process, wired once per process from the environment."""
+    from resolvers.bootstrap import get_app
+    from resolvers.http import create_asgi_app
+    from resolvers.logs import configure_logging
 
+    configure_logging(get_app().settings.log_level)
+    return create_asgi_app(cors_origins=("*",))
+
+
+class Emulator:
+    """moto (S3 + DynamoDB) in a process of its own, so that it never takes the API's GIL."""
+
+    def __init__(self, process: subprocess.Popen[bytes], url: str) -> None:
+        self.process = process
+        self.url = url
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_emulator() -> Emulator:
+    """A moto server on 127.0.0.1 for a newcomer with no AWS at all; it dies with us."""
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    process = subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+    url = f"http://127.0.0.1:{port}"
+    _wait_for_port(port, process)
     for name, value in _DEV_CREDENTIALS.items():
         os.environ.setdefault(name, value)
-    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
-    return server
+    os.environ["AWS_ENDPOINT_URL"] = url
+    return Emulator(process, url)
+
+
+def _die_with_parent() -> None:
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the emulator exited with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the emulator did not start within 30 s")
 
 
 def _free_port() -> int:
