@@ -154,6 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from resolvers.bootstrap import build_app, set_app
     from resolvers.logs import configure_logging
+    from resolvers.serving import NoDelayHTTPProtocol
 
     emulator: Emulator | None = None
     if not Settings.from_env().custom_endpoint and not args.aws:
@@ -181,6 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
             "resolvers.cli:serve_worker_app" if args.workers > 1 else serve_worker_app(),
             factory=args.workers > 1,
             workers=args.workers,
+            http=NoDelayHTTPProtocol,
             host=args.host,
             port=args.port,
             log_level="warning",

@@ -119,6 +119,19 @@ def test_serve_with_two_workers_runs_the_emulator_in_its_own_process(
         assert body == {"data": {"image": {"id": image_id, "status": "PENDING_UPLOAD"}}}
 
 
+def test_workers_answer_without_waiting_for_delayed_acks(two_workers: Served) -> None:
+    """GIVEN --workers 2 (uvicorn binds the socket) THEN no ~40 ms Nagle/delayed-ACK stall."""
+    session = requests.Session()
+    latencies = []
+    for _ in range(20):
+        started = time.perf_counter()
+        session.post(
+            f"{two_workers.base}/graphql", json={"query": "{ __typename }"}, timeout=10
+        ).raise_for_status()
+        latencies.append(time.perf_counter() - started)
+    assert sorted(latencies)[len(latencies) // 2] < 0.03, latencies  # stalled: ~45 ms each
+
+
 def test_the_emulator_stops_with_serve_even_when_it_is_killed() -> None:
     served = _serve(1)
     (emulator,) = [pid for pid, cmd in served.children().items() if "moto.server" in cmd]
