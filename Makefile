@@ -63,13 +63,18 @@ dev-localstack: localstack  ## picgraph serve against `make localstack`; URLs si
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q tests/e2e
 
-bench: $(STAMP)  ## Benchmarks that print figures (pyvips installs as a benchmark-only extra)
+BENCH_SCRIPTS := bench_processing bench_operations bench_graphql bench_server bench_coldstart \
+	bench_listing
+
+bench: $(STAMP)  ## Every benchmark, then the README figures from that one run (pyvips: bench extra)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
-	$(BIN)/python scripts/bench_processing.py
-	$(BIN)/python scripts/bench_operations.py
-	$(BIN)/python scripts/bench_coldstart.py
-	$(BIN)/python scripts/bench_listing.py
-	$(BIN)/python scripts/bench_graphql.py
+	rm -rf build/bench
+	@for script in $(BENCH_SCRIPTS); do \
+		if [ -f scripts/$$script.py ]; then \
+			echo "== scripts/$$script.py"; $(BIN)/python scripts/$$script.py || exit 1; \
+		else echo "== scripts/$$script.py: not in this checkout, skipped"; fi; \
+	done
+	$(BIN)/python scripts/update_readme_figures.py
 
 package: $(STAMP)  ## dist/picgraph-lambda.zip (LAMBDA_ARCH=arm64|x86_64, LAMBDA_PYTHON=3.12)
 	$(BIN)/python scripts/build_lambda_package.py --arch $(LAMBDA_ARCH) --python-version $(LAMBDA_PYTHON)

@@ -6,7 +6,8 @@ pages of each filter kind through ListingService and prints, per page: DynamoDB 
 items read (sum of ScannedCount), consumed read capacity (ReturnConsumedCapacity=TOTAL;
 n/a when the emulator does not report it) and latency. The last table gives the
 large/small ratio of calls and items read: keyset pagination on the right partition
-should cost the same per page at any size (target <= 1.2).
+should cost the same per page at any size (target <= 1.2). Writes those ratios to
+build/bench/bench_listing.json (the small table is the peer, measured in the same run).
 
 Latency is moto's, not DynamoDB's: moto evaluates a GSI Query by looking at every item
 of the table, so its latency grows with the table while the calls and items read
@@ -42,8 +43,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import boto3
+from bench_rows import write_rows
 from moto import mock_aws
 
 from infra import items, keys
@@ -272,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sizes used: {', '.join(f'{size:,}' for size in sizes)} images; page size {PAGE_SIZE}")
     print("per page: mean over the pages walked, and max; RCU is moto's, est. RCU DynamoDB's")
     results = {size: run_size(size, args.pages) for size in sizes}
+    rows: list[dict[str, str]] = []
     if len(sizes) >= 2:
         small, large = results[sizes[0]], results[sizes[-1]]
         print(f"\nratio {sizes[-1]:,} / {sizes[0]:,} per full page (target <= 1.2)")
@@ -280,6 +284,16 @@ def main(argv: list[str] | None = None) -> int:
             calls = _ratio(small[name], large[name], lambda c: c.calls)
             read = _ratio(small[name], large[name], lambda c: c.items_read)
             print(f"{name:<12} {calls:>6.2f} {read:>10.2f}")
+            per_page = _mean(large[name], lambda c: c.calls)
+            items = _mean(large[name], lambda c: c.items_read)
+            rows.append(
+                {
+                    "what": f"images page ({name}), {sizes[-1]:,} vs {sizes[0]:,} images",
+                    "figure": f"{per_page:.2f} DynamoDB calls and {items:.1f} items read per page;"
+                    f" ratio {calls:.2f} calls, {read:.2f} items read (target <= 1.2)",
+                }
+            )
+    write_rows("bench_listing", rows)
     return 0
 
 
