@@ -6,6 +6,10 @@ handler (init) and handle one event (first invoke), against a moto server on
 DynamoDB clients. Runs are interleaved (floor, S3, EventBridge, AppSync, HTTP,
 floor, ...) so that machine load hits every contender alike; figures are medians.
 
+The children see what the Lambda package holds (scripts/build_lambda_package.py
+installs [project.dependencies] only): `cryptography`, here only because moto needs
+it, is hidden from them, so PyJWT loads as it does in Lambda (HS256 needs no more).
+
 Two init types, as Lambda reports them in AWS_LAMBDA_INITIALIZATION_TYPE:
 `on-demand` (each event kind imports only what it needs) and `snap-start`
 (init preloads the GraphQL paths, so the snapshot holds them and the first
@@ -43,7 +47,19 @@ LABELS = {
     "http": "API Gateway v2 GraphQL POST image(id)",
 }
 
-FLOOR_CODE = """
+# Packages the venv has for development only (moto's), absent from the Lambda package.
+HIDE_DEV_ONLY = """
+import sys
+class _NotInTheLambdaPackage:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.split(".")[0] == "cryptography":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, _NotInTheLambdaPackage())
+"""
+
+FLOOR_CODE = HIDE_DEV_ONLY + """
 import json, time
 t0 = time.perf_counter()
 import boto3
@@ -52,7 +68,7 @@ session.client("s3"); session.client("dynamodb")
 print(json.dumps({"init": time.perf_counter() - t0, "invoke": 0.0, "result": None}))
 """
 
-HANDLER_CODE = """
+HANDLER_CODE = HIDE_DEV_ONLY + """
 import json, sys, time
 from types import SimpleNamespace
 event = json.loads(sys.argv[1])
