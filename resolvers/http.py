@@ -8,6 +8,7 @@ while one request processes an image or waits on a stalled backend.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -50,6 +51,10 @@ logger = logging.getLogger("picgraph.http")
 
 # Threads that run GraphQL operations at once; more requests wait their turn.
 EXECUTION_THREADS = 16
+# Operations that process an image (seconds of CPU, hundreds of MB) queue apart, so
+# that a burst of them never takes the threads every other request needs.
+PROCESSING_FIELD = "completeImageUpload"
+PROCESSING_THREADS = max(1, os.cpu_count() or 1)
 
 
 class PicgraphGraphQL(GraphQL[Context, None]):
@@ -63,6 +68,7 @@ class PicgraphGraphQL(GraphQL[Context, None]):
         )
         self._app_provider = app_provider
         self._limiter = anyio.CapacityLimiter(EXECUTION_THREADS)
+        self._processing_limiter = anyio.CapacityLimiter(PROCESSING_THREADS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: nothing to serve over WebSocket
@@ -116,7 +122,7 @@ class PicgraphGraphQL(GraphQL[Context, None]):
             operation_extensions=request_data.extensions,
         )
         try:
-            return await anyio.to_thread.run_sync(execute, limiter=self._limiter)
+            return await anyio.to_thread.run_sync(execute, limiter=self._limiter_for(request_data))
         except InvalidOperationTypeError as exc:
             raise TransportError(
                 405,
@@ -127,6 +133,13 @@ class PicgraphGraphQL(GraphQL[Context, None]):
             raise TransportError(400, exc.as_http_error_reason()) from exc
         except MissingQueryError as exc:
             raise TransportError(400, "The request has no `query` string.") from exc
+
+    def _limiter_for(self, request_data: GraphQLRequestData) -> anyio.CapacityLimiter:
+        # A scheduling hint only: a false match (the name in a comment) merely queues
+        # the request with the image processing ones; every answer stays the same.
+        if PROCESSING_FIELD in (request_data.query or ""):
+            return self._processing_limiter
+        return self._limiter
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

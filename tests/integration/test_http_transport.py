@@ -357,3 +357,64 @@ def test_trivial_queries_answer_while_an_image_is_processed() -> None:
     assert body["data"]["completeImageUpload"]["image"]["status"] == "READY", body
     assert during, "no trivial query was answered while the image was processed"
     assert min(during) < 0.1, during
+
+
+class GatedProcessor:
+    """The real Pillow processor behind a gate: each run waits until released."""
+
+    def __init__(self) -> None:
+        self.real = PillowImageProcessor(max_pixels=1_000_000)
+        self.release = threading.Event()
+        self.entered = threading.Semaphore(0)
+
+    def process(self, data: bytes) -> ProcessedImage:
+        self.entered.release()
+        self.release.wait(timeout=60)
+        return self.real.process(data)
+
+
+def _small_jpeg() -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (64, 48), (10, 120, 200)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_a_burst_of_processing_never_takes_the_threads_other_requests_need() -> None:
+    """GIVEN more completeImageUpload calls in flight than there are execution threads, all
+    stuck processing THEN a trivial query still answers at once."""
+    from resolvers.http import EXECUTION_THREADS
+
+    processor = GatedProcessor()
+    app = fake_app(processor=lambda: processor)
+    data = _small_jpeg()
+    burst = EXECUTION_THREADS + 2
+    ids = []
+    for index in range(burst):
+        ticket = app.uploads.create_upload(
+            "ann", filename=f"{index}.jpg", content_type="image/jpeg", size_bytes=len(data)
+        )
+        app.store.write(ticket.image.staging_key, data, content_type="image/jpeg")
+        ids.append(ticket.image.id)
+    complete = "mutation($id: ID!) { completeImageUpload(id: $id) { image { status } } }"
+    with app_server(create_asgi_app(lambda: app)) as base, ThreadPoolExecutor(burst) as pool:
+        server = Server(base, app)
+        futures = [
+            pool.submit(
+                requests.post,
+                server.url,
+                json={"query": complete, "variables": {"id": image_id}},
+                headers=server.headers(),
+                timeout=90,
+            )
+            for image_id in ids
+        ]
+        try:
+            assert processor.entered.acquire(timeout=30)  # processing has begun
+            time.sleep(0.5)  # let the rest of the burst arrive and queue
+            latency = _timed_post(server.url, TRIVIAL, server.headers())
+            assert not any(future.done() for future in futures)
+        finally:
+            processor.release.set()
+        statuses = [f.result().json()["data"]["completeImageUpload"]["image"] for f in futures]
+    assert statuses == [{"status": "READY"}] * burst
+    assert latency < 1.0
