@@ -144,20 +144,14 @@ def preload() -> None:
     One `{ __typename }` through the ASGI app and one through the schema leave
     parsing, validation, execution and the HTTP layer warm for the first request.
     """
+    from resolvers import appsync, appsync_operations  # noqa: F401 (the AppSync engine path)
     from resolvers.context import Context
-    from resolvers.schema import create_schema
+    from resolvers.schema import schema_for
 
     app = get_app()
-    settings = app.settings
-    schema = create_schema(
-        introspection=settings.introspection,
-        max_depth=settings.max_query_depth,
-        max_aliases=settings.max_aliases,
-        max_tokens=settings.max_tokens,
-    )
+    appsync.warm(app)
+    schema = schema_for(app.settings)
     schema.execute_sync("{ __typename }", context_value=Context(app=app, request_id="preload"))
-    import resolvers.appsync  # noqa: F401
-
     _http(_WARM_UP_EVENT, None)
 
 

@@ -59,7 +59,9 @@ class _NotInTheLambdaPackage:
 sys.meta_path.insert(0, _NotInTheLambdaPackage())
 """
 
-FLOOR_CODE = HIDE_DEV_ONLY + """
+FLOOR_CODE = (
+    HIDE_DEV_ONLY
+    + """
 import json, time
 t0 = time.perf_counter()
 import boto3
@@ -67,8 +69,11 @@ session = boto3.Session(region_name="us-east-1")
 session.client("s3"); session.client("dynamodb")
 print(json.dumps({"init": time.perf_counter() - t0, "invoke": 0.0, "result": None}))
 """
+)
 
-HANDLER_CODE = HIDE_DEV_ONLY + """
+HANDLER_CODE = (
+    HIDE_DEV_ONLY
+    + """
 import json, sys, time
 from types import SimpleNamespace
 event = json.loads(sys.argv[1])
@@ -87,6 +92,7 @@ heavy = sorted(m for m in ("strawberry", "graphql", "jwt", "mangum", "starlette"
 print(json.dumps({"init": t1 - t0, "invoke": t2 - t1, "result": result, "heavy": heavy},
                  default=str))
 """
+)
 
 
 def events(settings: Any) -> dict[str, Any]:
