@@ -418,3 +418,22 @@ def test_a_burst_of_processing_never_takes_the_threads_other_requests_need() -> 
         statuses = [f.result().json()["data"]["completeImageUpload"]["image"] for f in futures]
     assert statuses == [{"status": "READY"}] * burst
     assert latency < 1.0
+
+
+def test_an_unexpected_failure_outside_graphql_is_a_masked_json_500() -> None:
+    """GIVEN wiring that fails while a request is being read THEN JSON 500 with a request id."""
+    app = fake_app()
+    calls = []
+
+    def failing_provider() -> App:
+        calls.append(1)
+        if len(calls) > 1:  # the first call builds the schema; later ones serve requests
+            raise RuntimeError("wiring exploded: secret detail")
+        return app
+
+    with app_server(create_asgi_app(failing_provider)) as base:
+        response = requests.post(f"{base}/graphql", json=TRIVIAL, timeout=10)
+    error = assert_json_error(response, 500, "INTERNAL_SERVER_ERROR")
+    assert error["message"] == "Unexpected error."
+    assert error["extensions"]["requestId"]
+    assert "secret detail" not in response.text
