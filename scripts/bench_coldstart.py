@@ -217,7 +217,13 @@ def measure(endpoint: str, settings: Any, runs: int) -> list[dict[str, str]]:
         f"(Python {sys.version.split()[0]}, load {os.getloadavg()[0]:.1f}):"
     )
     print(f"  {floor * 1000:6.0f} ms  1.00x  {LABELS['floor']}")
-    rows = [{"what": f"cold start: {LABELS['floor']}", "figure": f"{floor * 1000:.0f} ms (1.00x)"}]
+    rows = [
+        {
+            "what": f"cold start: {LABELS['floor']}",
+            "figure": f"{floor * 1000:.0f} ms (1.00x; median of {runs} fresh interpreters,"
+            f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)",
+        }
+    ]
     for kind in kinds[1:]:
         total = median(samples[kind], "total")
         ratio = total / floor

@@ -525,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
     tool = "wrk" if shutil.which("wrk") else "a Python load loop (wrk not on PATH)"
     print(f"load from {tool}; machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rows = on_fakes(args.clients, args.seconds) + with_emulator(args.clients, args.seconds)
+    for row in rows:
+        row["figure"] += f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     write_rows("bench_server", rows)
     return 0
 
