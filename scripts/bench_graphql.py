@@ -155,7 +155,7 @@ def plain_schema(app: App) -> GraphQLSchema:
             "model": model,
         }
 
-    def variants(source: dict[str, Any], info: Any) -> list[dict[str, Any]]:
+    def variants(source: dict[str, Any], info: Any, format: str = "JPEG") -> list[dict[str, Any]]:
         return [
             {
                 "name": variant.name,
@@ -165,7 +165,7 @@ def plain_schema(app: App) -> GraphQLSchema:
                 "sizeBytes": variant.size_bytes,
                 "url": reader.variant_url(variant),
             }
-            for variant in reader.variants(source["model"])
+            for variant in reader.variants(source["model"], format)
         ]
 
     def image(_: Any, info: Any, id: str) -> dict[str, Any] | None:
@@ -192,8 +192,8 @@ def plain_schema(app: App) -> GraphQLSchema:
         info.context.viewer_id, source["model"]
     )
     image_type.fields["variants"].resolve = variants
-    image_type.fields["thumbnail"].resolve = lambda source, info: next(
-        iter(variants(source, info)), None
+    image_type.fields["thumbnail"].resolve = lambda source, info, format="JPEG": next(
+        iter(variants(source, info, format)), None
     )
     date_time: Any = schema.get_type("DateTime")
     date_time.coerce_output_value = lambda value: value.isoformat()
