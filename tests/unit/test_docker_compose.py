@@ -26,7 +26,7 @@ TERRAFORM_SERVICES: dict[str, str | None] = {
     "aws_s3_": "s3",
     "aws_dynamodb_": "dynamodb",
     "aws_lambda_": "lambda",
-    "aws_iam_role": "iam",
+    "aws_iam_": "iam",
     "aws_iam_policy_document": None,  # rendered locally by the provider
     "aws_cloudwatch_log_": "logs",
     "aws_cloudwatch_event_": "events",
