@@ -1,9 +1,14 @@
 """Time the rendition pipeline: naive Pillow, PillowImageProcessor, and pyvips side by side.
 
-Run: .venv/bin/python scripts/bench_processing.py [--runs N]
+Run: .venv/bin/python scripts/bench_processing.py [--runs N] [--skip time formats memory]
 
 Each figure is the median of N runs of "bytes in -> every rendition encoded", after a warm-up;
-the contenders take turns run by run, so that a busy machine slows them all alike.
+the contenders take turns run by run, so that a busy machine slows them all alike; CPU time
+(every thread of the process) is printed beside wall time, as it hardly depends on the load.
+Ours renders the JPEG list here (what pyvips renders too), on the default threads and on one;
+the goal is ours / pyvips (1 thread) <= 1.0. Then: bytes and SSIM per rendition per format
+and the time each format adds; peak RSS (VmHWM) of a fresh process per decoder's largest
+allowed input, ours against pyvips. Rows go to build/bench/bench_processing.json.
 pyvips (optional, `pip install -e ".[bench]"`) is given its fastest fair pipeline: one
 shrink-on-load decode to the largest size, then each smaller size from the previous one,
 with its operation cache off so that no run reuses another's result. For a file with an

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,8 @@ class Rows:
         self.rows: list[dict[str, str]] = []
 
     def add(self, what: str, figure: str) -> None:
-        self.rows.append({"what": what, "figure": figure})
+        load = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        self.rows.append({"what": what, "figure": f"{figure}; {load}"})
 
     def write(self, path: Path = OUTPUT) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
