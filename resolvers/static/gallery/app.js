@@ -2,7 +2,6 @@
 // filter, trash with restore. Plain ES modules; nothing loads from another origin but
 // the image URLs the API hands out.
 
-import { thumbHashToDataURL } from "/static/vendor/thumbhash@0.1.1/thumbhash.js";
 import {
   DELETE_IMAGE,
   RESTORE_IMAGE,
@@ -12,6 +11,9 @@ import {
   tokenSubject,
 } from "./api.js";
 import { uploadPhoto } from "./upload.js";
+
+// Blurred previews need the vendored ThumbHash decoder; without it, dominant colours only.
+const thumbhash = await import("/static/vendor/thumbhash@0.1.1/thumbhash.js").catch(() => null);
 
 const PAGE_SIZE = 20;
 const TOKEN_KEY = "picgraph.token";
@@ -44,9 +46,10 @@ function srcset(variants) {
 }
 
 function placeholderUrl(placeholder) {
+  if (!thumbhash) return null;
   try {
     const bytes = Uint8Array.from(atob(placeholder), (char) => char.charCodeAt(0));
-    return thumbHashToDataURL(bytes);
+    return thumbhash.thumbHashToDataURL(bytes);
   } catch {
     return null;
   }
