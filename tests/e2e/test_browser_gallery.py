@@ -159,6 +159,28 @@ def browser() -> Iterator[Any]:
             instance.close()
 
 
+LAYOUT_SHIFTS = """
+window.__layoutShift = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if (!entry.hadRecentInput) window.__layoutShift += entry.value;
+  }
+}).observe({ type: "layout-shift", buffered: true });
+"""
+
+
+def schema_features(gallery: Gallery) -> dict[str, bool]:
+    import requests
+
+    query = '{ __type(name: "Image") { fields { name args { name } } } }'
+    body = requests.post(f"{gallery.base}/graphql", json={"query": query}, timeout=10).json()
+    fields = {field["name"]: field for field in body["data"]["__type"]["fields"]}
+    return {
+        "aspectRatio": "aspectRatio" in fields,
+        "formats": any(arg["name"] == "format" for arg in fields["variants"]["args"]),
+    }
+
+
 def cards(page: Any) -> int:
     return int(page.locator("#grid > li.card").count())
 
@@ -181,6 +203,7 @@ def test_gallery_upload_scroll_cached_reload_delete_restore(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.add_init_script(LAYOUT_SHIFTS)
     log = NetworkLog().attach(context.new_cdp_session(page))
 
     # GIVEN a token received in the URL fragment WHEN the page opens THEN page 1 shows.
@@ -235,6 +258,18 @@ def test_gallery_upload_scroll_cached_reload_delete_restore(
     )
     reload_bytes = network_bytes(reloaded)
     assert reload_bytes == 0
+    # Boxes are sized before pixels arrive (aspect ratio from the API): nothing moves.
+    layout_shift = page.evaluate("window.__layoutShift")
+    assert layout_shift < 0.01
+    features = schema_features(gallery)
+    if features["formats"]:
+        assert page.locator("#grid picture source[type='image/avif']").count() > 0
+        assert page.locator("#grid picture source[type='image/webp']").count() > 0
+    if features["aspectRatio"]:
+        ratio = page.locator("#grid .frame").first.evaluate(
+            "(frame) => frame.style.getPropertyValue('--ratio')"
+        )
+        assert float(ratio) < 1, "the upright portrait's aspectRatio"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "gallery.png"))
     (ARTIFACTS / "repeat-view.json").write_text(
@@ -244,6 +279,7 @@ def test_gallery_upload_scroll_cached_reload_delete_restore(
                 "first_load_rendition_bytes": first_bytes,
                 "reload_rendition_requests": len(reloaded),
                 "reload_rendition_bytes_from_network": reload_bytes,
+                "reload_cumulative_layout_shift": layout_shift,
             },
             indent=2,
         )
