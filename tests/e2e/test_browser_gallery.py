@@ -195,9 +195,11 @@ def wait_for_images(page: Any) -> None:
 
 
 def test_gallery_upload_scroll_cached_reload_delete_restore(
-    gallery: Gallery, browser: Any, samples_dir: Path
+    gallery: Gallery, browser: Any, samples_dir: Path, tmp_path: Path
 ) -> None:
     photo = samples_dir / "orientation-examples" / "Portrait_6.jpg"
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(photo.read_bytes()[:2000])  # a truncated JPEG
     # bypass_csp: Playwright evaluates its wait conditions as strings (the page forbids eval).
     context = browser.new_context(viewport={"width": 1024, "height": 700}, bypass_csp=True)
     page = context.new_page()
@@ -212,9 +214,19 @@ def test_gallery_upload_scroll_cached_reload_delete_restore(
     assert cards(page) == 20
     assert "#token" not in page.url  # taken from the URL, kept in localStorage
 
-    # WHEN a sample photo is uploaded from the page THEN its thumbnail appears first.
-    page.set_input_files("#file-input", str(photo))
+    # WHEN a sample photo and a broken file are uploaded together THEN the photo's
+    # thumbnail appears first, its progress bar full; the broken one says why it failed.
+    page.set_input_files("#file-input", [str(photo), str(broken)])
     page.wait_for_function("document.querySelectorAll('#grid > li.card').length === 21")
+    failed = page.locator("#uploads li .failed")
+    failed.wait_for()
+    assert "INVALID_IMAGE" in failed.inner_text()
+    assert page.locator("#uploads li progress").evaluate_all(
+        "(bars) => bars.map(b => b.value)"
+    ) == [
+        1,
+        1,
+    ]
     first = page.locator("#grid > li.card").first
     page.wait_for_function(
         "() => { const img = document.querySelector('#grid > li.card img');"
