@@ -113,12 +113,26 @@ class SecretPem:
         return self._client
 
 
-class CloudFrontUrls:
-    """Rendition URLs on a CloudFront distribution: signed (canned policy) or public.
+def _cdn_url(base_url: str, key: str) -> str:
+    return f"{base_url.rstrip('/')}/{quote(key, safe='/~')}"
 
-    Signed URLs use botocore's CloudFrontSigner with an RSA key (SHA-1, as CloudFront
-    requires) and the window-aligned expiry of SigningWindow; RSA PKCS#1 v1.5 is
-    deterministic, so one key in one window always gets the same URL.
+
+class PublicCdnUrls:
+    """Unsigned rendition URLs on a CDN (the operator chose public renditions)."""
+
+    def __init__(self, base_url: str) -> None:
+        self._base_url = base_url
+
+    def url_for(self, key: str) -> str:
+        return _cdn_url(self._base_url, key)
+
+
+class SignedCdnUrls:
+    """CloudFront signed URLs (canned policy) with window-aligned expiry.
+
+    botocore's CloudFrontSigner with an RSA key (SHA-1, as CloudFront requires). RSA
+    PKCS#1 v1.5 is deterministic, so one key in one window always gets the same URL,
+    in every process that holds the same private key.
     """
 
     def __init__(
@@ -126,16 +140,12 @@ class CloudFrontUrls:
         base_url: str,
         *,
         window: SigningWindow,
-        public: bool = False,
-        key_pair_id: str | None = None,
-        private_key_pem: Callable[[], bytes] | None = None,
+        key_pair_id: str,
+        private_key_pem: Callable[[], bytes],
         now: Now = utc_now,
     ) -> None:
-        if not public and (key_pair_id is None or private_key_pem is None):
-            raise ValueError("signed CloudFront URLs need a key pair id and a private key")
-        self._base_url = base_url.rstrip("/")
+        self._base_url = base_url
         self._window = window
-        self._public = public
         self._key_pair_id = key_pair_id
         self._private_key_pem = private_key_pem
         self._now = now
@@ -144,14 +154,11 @@ class CloudFrontUrls:
         self._memo = UrlMemo()
 
     def url_for(self, key: str) -> str:
-        url = f"{self._base_url}/{quote(key, safe='/~')}"
-        if self._public:
-            return url
         start, lifetime = self._window.for_key(key, self._now())
         expires = start + lifetime
         return self._memo.get_or_sign(
             (key, expires),
-            lambda: self._sign(url, datetime.fromtimestamp(expires, UTC)),
+            lambda: self._sign(_cdn_url(self._base_url, key), datetime.fromtimestamp(expires, UTC)),
         )
 
     def _sign(self, url: str, expires: datetime) -> str:
@@ -159,14 +166,9 @@ class CloudFrontUrls:
             with self._signer_lock:
                 if self._signer is None:
                     self._signer = _cloudfront_url_signer(
-                        str(self._key_pair_id), _call(self._private_key_pem)
+                        self._key_pair_id, self._private_key_pem()
                     )
         return str(self._signer(url, date_less_than=expires))
-
-
-def _call(loader: Callable[[], bytes] | None) -> bytes:
-    assert loader is not None  # checked in __init__
-    return loader()
 
 
 def _cloudfront_url_signer(key_pair_id: str, pem: bytes) -> Callable[..., str]:

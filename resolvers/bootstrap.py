@@ -58,15 +58,16 @@ def rendition_urls(
     """CloudFront URLs for renditions when PICGRAPH_CDN_URL is set; else the store's."""
     if settings.cdn_url is None:
         return None
-    from infra.urls import CloudFrontUrls, SecretPem, SigningWindow
+    from infra.urls import PublicCdnUrls, SecretPem, SignedCdnUrls, SigningWindow
 
-    window = SigningWindow(settings.url_window_seconds, settings.download_url_seconds)
     if settings.cdn_public:
-        return CloudFrontUrls(settings.cdn_url, window=window, public=True, now=clock.now)
-    assert settings.cdn_private_key_secret_arn is not None  # checked by Settings
-    return CloudFrontUrls(
+        return PublicCdnUrls(settings.cdn_url)
+    # Both checked by Settings: a signed CDN needs its key.
+    assert settings.cdn_key_pair_id is not None
+    assert settings.cdn_private_key_secret_arn is not None
+    return SignedCdnUrls(
         settings.cdn_url,
-        window=window,
+        window=SigningWindow(settings.url_window_seconds, settings.download_url_seconds),
         key_pair_id=settings.cdn_key_pair_id,
         private_key_pem=SecretPem(settings.cdn_private_key_secret_arn, session=session),
         now=clock.now,

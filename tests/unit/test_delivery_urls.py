@@ -235,6 +235,7 @@ def test_renditions_get_signed_cloudfront_urls_originals_stay_on_s3(aws: None) -
     world = cdn_world(key, counter)
     owner = new_user()
     image = world.ready(owner)
+    assert counter.reads == 0  # lazily: not at start, not while processing
     first = execute(world.app, IMAGE_URLS, owner, id=image.id)["image"]
     second = execute(world.app, IMAGE_URLS, owner, id=image.id)["image"]
     assert first == second
