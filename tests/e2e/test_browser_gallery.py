@@ -29,7 +29,7 @@ from resolvers.identity import issue_token
 from tests.conftest import REPO_ROOT
 from tests.support.aws import provisioned_settings
 from tests.support.servers import app_server
-from tests.support.world import jpeg_bytes, new_user
+from tests.support.world import new_user
 
 CHROMIUM = os.environ.get("PICGRAPH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -127,25 +127,42 @@ class Gallery:
         return issue_token(viewer or self.viewer, self.app.settings.jwt_secret)
 
 
+def sample_photos(samples_dir: Path) -> list[Path]:
+    """Real camera and phone JPEGs (GPS, orientations, several makes), never the broken."""
+    folders = ("exif-samples/gps", "exif-samples/orientation", "exif-samples/cameras")
+    return sorted(path for folder in folders for path in (samples_dir / folder).glob("*.jpg"))
+
+
+def serve(app: App, viewer: str) -> Iterator[Gallery]:
+    with app_server(create_asgi_app(lambda: app)) as base:
+        yield Gallery(base=base, app=app, viewer=viewer)
+
+
 @pytest.fixture
-def gallery(aws_endpoint: str) -> Iterator[Gallery]:
+def gallery(aws_endpoint: str, samples_dir: Path) -> Iterator[Gallery]:
+    """The app with SEEDED READY images of real sample photos by another user."""
     # A day-long window: the reload below must see the very same URLs.
-    settings = provisioned_settings(PICGRAPH_URL_WINDOW_SECONDS="86400")
-    app = build_app(settings)
+    app = build_app(provisioned_settings(PICGRAPH_URL_WINDOW_SECONDS="86400"))
+    photos = sample_photos(samples_dir)
     poster = new_user("poster")
     for index in range(SEEDED):
+        data = photos[index % len(photos)].read_bytes()
         ticket = app.uploads.create_upload(
             poster,
             filename=f"seed-{index}.jpg",
             content_type="image/jpeg",
-            size_bytes=len(data := jpeg_bytes(320, 200 + 4 * index, (20 * index % 255, 90, 160))),
+            size_bytes=len(data),
             title=f"Seed {index}",
             tags=["seed", "even" if index % 2 == 0 else "odd"],
         )
         app.store.write(ticket.image.staging_key, data, content_type="image/jpeg")
         assert app.uploads.complete_upload(poster, ticket.image.id).error is None
-    with app_server(create_asgi_app(lambda: app)) as base:
-        yield Gallery(base=base, app=app, viewer=new_user("browser"))
+    yield from serve(app, new_user("browser"))
+
+
+@pytest.fixture
+def empty_gallery(aws_endpoint: str) -> Iterator[Gallery]:
+    yield from serve(build_app(provisioned_settings()), new_user("browser"))
 
 
 @pytest.fixture
@@ -332,7 +349,7 @@ def test_gallery_upload_scroll_cached_reload_delete_restore(
 
 
 def test_graphiql_works_offline_with_the_token_in_its_headers(
-    gallery: Gallery, browser: Any
+    empty_gallery: Gallery, browser: Any
 ) -> None:
     """GIVEN a browser that may reach nothing but 127.0.0.1 WHEN GraphiQL opens with
     ?headers= THEN it renders, runs a query with that token, and asked nothing else."""
@@ -350,10 +367,10 @@ def test_graphiql_works_offline_with_the_token_in_its_headers(
 
     page.route("**/*", only_local)
     log = NetworkLog().attach(context.new_cdp_session(page))
-    headers = json.dumps({"Authorization": f"Bearer {gallery.token()}"})
+    headers = json.dumps({"Authorization": f"Bearer {empty_gallery.token()}"})
     query = "{ images(first: 2) { edges { node { id } } } }"
     started = time.monotonic()
-    page.goto(f"{gallery.base}/graphql?headers={quote(headers)}&q={quote(query)}")
+    page.goto(f"{empty_gallery.base}/graphql?headers={quote(headers)}&q={quote(query)}")
     page.get_by_test_id("graphiql-container").wait_for(timeout=30_000)
     page.locator(".graphiql-execute-button").click()
     page.locator(".graphiql-response").get_by_text('"edges"').wait_for(timeout=30_000)
