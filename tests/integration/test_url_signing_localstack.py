@@ -7,69 +7,31 @@ X-Amz-Date in the past) must be accepted, and refused once window + lifetime pas
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 import requests
 
+from infra.aws import client_config
 from infra.provisioning import ensure_bucket
 from infra.s3 import S3ObjectStore
 from infra.urls import SigningWindow
-from tests.conftest import REPO_ROOT
 from tests.support.clock import FakeClock
-from tests.support.servers import free_port
 
-START_SCRIPT = REPO_ROOT.parent / "shared" / "tools" / "localstack-host" / "start.sh"
+pytestmark = pytest.mark.localstack_only  # moto serves any URL, valid or not
+
 WINDOW, LIFETIME = 600, 120
 
 
-@pytest.fixture(scope="module")
-def localstack_s3() -> Iterator[str]:
-    if not START_SCRIPT.is_file():
-        pytest.skip(f"{START_SCRIPT} not found: no LocalStack on this machine")
-    started = subprocess.run(
-        ["bash", str(START_SCRIPT), str(free_port())],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if started.returncode == 3:  # no Python 3.13
-        pytest.skip(started.stderr.strip())
-    assert started.returncode == 0, started.stderr[-2000:]
-    fields = dict(part.split("=", 1) for part in started.stdout.split())
-    pid = int(fields["LOCALSTACK_PID"])
-    try:
-        yield fields["LOCALSTACK_URL"]
-    finally:
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(60):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.25)
-        else:
-            os.kill(pid, signal.SIGKILL)
-
-
 @pytest.fixture
-def s3_store(
-    localstack_s3: str, monkeypatch: pytest.MonkeyPatch
-) -> tuple[S3ObjectStore, FakeClock]:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", localstack_s3)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")  # what LocalStack verifies against
-    monkeypatch.delenv("AWS_SESSION_TOKEN")
+def s3_store(aws_endpoint: str) -> tuple[S3ObjectStore, FakeClock]:
     session = boto3.Session(region_name="us-east-1")
     bucket = f"picgraph-urls-{uuid.uuid4().hex[:10]}"
-    ensure_bucket(session.client("s3"), bucket, region="us-east-1")
+    ensure_bucket(
+        session.client("s3", config=client_config(path_style=True)), bucket, region="us-east-1"
+    )
     clock = FakeClock(datetime.now(UTC))
     store = S3ObjectStore(
         bucket, session=session, path_style=True, url_window_seconds=WINDOW, now=clock.now
