@@ -194,6 +194,7 @@ def schema_features(gallery: Gallery) -> dict[str, bool]:
     fields = {field["name"]: field for field in body["data"]["__type"]["fields"]}
     return {
         "aspectRatio": "aspectRatio" in fields,
+        "placeholder": "placeholder" in fields,
         "formats": any(arg["name"] == "format" for arg in fields["variants"]["args"]),
     }
 
@@ -345,6 +346,30 @@ def test_gallery_upload_scroll_cached_reload_delete_restore(
         " document.querySelectorAll('#grid > li.card').length === 13"
     )
     assert errors == []
+    context.close()
+
+
+def test_the_grid_is_laid_out_before_any_pixel_arrives(gallery: Gallery, browser: Any) -> None:
+    """GIVEN renditions that never arrive THEN every card already has its box (aspect
+    ratio) and, when the schema offers them, its ThumbHash preview or dominant colour."""
+    context = browser.new_context(viewport={"width": 1024, "height": 700}, bypass_csp=True)
+    page = context.new_page()
+    page.route("**/thumbnails/**", lambda route: route.abort())
+    page.goto(f"{gallery.base}/#token={quote(gallery.token())}")
+    page.wait_for_function("document.querySelector('#grid').dataset.pages === '1'")
+    frames = page.locator("#grid .frame").evaluate_all(
+        """(frames) => frames.map((frame) => ({
+            ratio: frame.style.getPropertyValue('--ratio'),
+            preview: frame.style.backgroundImage.startsWith('url("data:image/png'),
+            height: frame.getBoundingClientRect().height,
+        }))"""
+    )
+    assert len(frames) == 20
+    assert all(frame["ratio"] and frame["height"] > 50 for frame in frames)
+    if schema_features(gallery)["placeholder"]:
+        assert all(frame["preview"] for frame in frames), "ThumbHash previews"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "placeholders.png"))
     context.close()
 
 

@@ -90,6 +90,10 @@ function renderCard(image) {
     img.srcset = srcset(image.variants);
     img.sizes = SIZES;
     img.src = image.thumbnail.url;
+    // A rendition that fails to load leaves the preview in place, not a broken icon.
+    img.addEventListener("error", () => {
+      img.style.visibility = "hidden";
+    });
     picture.append(img);
     frame.append(picture);
   }
