@@ -415,3 +415,34 @@ def test_graphiql_works_offline_with_the_token_in_its_headers(
         )
     )
     context.close()
+
+
+def test_an_upload_still_processing_is_awaited(
+    empty_gallery: Gallery, browser: Any, samples_dir: Path
+) -> None:
+    """GIVEN completeImageUpload answers PROCESSING (another invocation holds the image)
+    THEN the page shows that state and asks again until the image is READY."""
+    context = browser.new_context(viewport={"width": 1024, "height": 700}, bypass_csp=True)
+    page = context.new_page()
+    asked: list[str] = []
+
+    def still_processing(route: Any) -> None:
+        body = route.request.post_data or ""
+        if "completeImageUpload" not in body:
+            if "query Image(" in body:
+                asked.append("image")
+            route.continue_()
+            return
+        response = route.fetch()
+        data = response.json()
+        data["data"]["completeImageUpload"]["image"]["status"] = "PROCESSING"
+        route.fulfill(response=response, json=data)
+
+    page.route("**/graphql", still_processing)
+    page.goto(f"{empty_gallery.base}/#token={quote(empty_gallery.token())}")
+    page.wait_for_function("document.querySelector('#grid').dataset.pages === '1'")
+    page.set_input_files("#file-input", str(samples_dir / "exif-samples/gps/DSCN0010.jpg"))
+    page.get_by_text("processing", exact=True).wait_for()
+    page.locator("#grid > li.card[data-status='READY'] img").wait_for()
+    assert asked, "the page asked for the image again"
+    context.close()

@@ -1,7 +1,10 @@
 // One photo's way in: reserve (createImageUpload), POST the bytes straight to S3 with
 // the presigned form (XHR, for upload progress events), then completeImageUpload.
 
-import { CREATE_UPLOAD, completeMutation } from "./api.js";
+import { CREATE_UPLOAD, completeMutation, imageFields } from "./api.js";
+
+const POLL_MS = 1000;
+const POLL_LIMIT = 60;
 
 export class UploadError extends Error {}
 
@@ -56,5 +59,17 @@ export async function uploadPhoto(client, features, file, onState) {
   ).completeImageUpload;
   const rejected = firstError(completed);
   if (rejected) throw rejected;
-  return completed.image;
+  return waitUntilProcessed(client, features, completed.image);
+}
+
+/** Another invocation may still be processing it (S3 event first): ask until it is done. */
+async function waitUntilProcessed(client, features, image) {
+  const query = `query Image($id: ID!) { image(id: $id) { ${imageFields(features)} } }`;
+  let current = image;
+  for (let attempt = 0; current?.status === "PROCESSING" && attempt < POLL_LIMIT; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    current = (await client.request(query, { id: image.id })).image;
+  }
+  if (current?.status === "REJECTED") throw new UploadError("REJECTED: the file could not be processed");
+  return current ?? image;
 }
