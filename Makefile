@@ -12,8 +12,13 @@ LOCALSTACK_ENDPOINT ?= http://localhost:4566
 LOCALSTACK_ENV = AWS_ENDPOINT_URL=$(LOCALSTACK_ENDPOINT) AWS_ACCESS_KEY_ID=test \
 	AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
+# GraphiQL's and the gallery's JavaScript, fetched from npm (scripts/vendor_assets.py).
+VENDOR := resolvers/static/vendor/manifest.json
+CHROMIUM ?= /usr/bin/chromium
+
 .PHONY: install dev test lint typecheck pytest unit integration integration-localstack e2e bench \
-	bench-full package tf-fmt tf-validate tf-check checkov schema clean localstack dev-localstack
+	bench-full package tf-fmt tf-validate tf-check checkov schema clean localstack dev-localstack vendor \
+	browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +28,23 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(VENDOR)
 
-dev: $(STAMP)  ## Serve GraphiQL at http://127.0.0.1:8000/graphql (embedded S3 + DynamoDB emulator)
+$(VENDOR): scripts/vendor_assets.py scripts/vendor-lock.json | $(STAMP)
+	$(BIN)/python scripts/vendor_assets.py
+
+vendor: $(STAMP)  ## (Re)fetch GraphiQL's and the gallery's assets from npm, integrity-checked
+	$(BIN)/python scripts/vendor_assets.py
+
+browser:  ## Headless Chromium for the browser tests (Debian's package; apt-get as root)
+	@if [ -x "$(CHROMIUM)" ]; then echo "browser: $(CHROMIUM) present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+		echo "browser: installed $$($(CHROMIUM) --version 2>/dev/null)"; \
+	else echo "browser: $(CHROMIUM) missing: run 'sudo apt-get install chromium' (browser tests skip)"; fi
+
+dev: install  ## Serve the gallery at http://127.0.0.1:8000/ and GraphiQL (embedded S3 + DynamoDB emulator)
 	$(BIN)/picgraph serve
 
 test: lint typecheck pytest integration-localstack tf-fmt tf-validate checkov  ## Everything CI runs
@@ -37,7 +56,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)  ## Every layer; tests/integration on moto
+pytest: install browser  ## Every layer; tests/integration on moto
 	INTEGRATION_BACKENDS=moto $(BIN)/python -m pytest -q
 
 unit: $(STAMP)
@@ -60,11 +79,11 @@ localstack: $(STAMP)  ## LocalStack in Docker (docker-compose.yml): up, healthy,
 dev-localstack: localstack  ## picgraph serve against `make localstack`; URLs signed for the browser
 	$(LOCALSTACK_ENV) PICGRAPH_PUBLIC_S3_ENDPOINT=$(LOCALSTACK_ENDPOINT) $(BIN)/picgraph serve
 
-e2e: $(STAMP)
+e2e: install browser
 	$(BIN)/python -m pytest -q tests/e2e
 
 BENCH_SCRIPTS := bench_processing bench_operations bench_graphql bench_server bench_coldstart \
-	bench_listing
+	bench_listing bench_urls
 
 bench: $(STAMP)  ## Every benchmark, then the README figures from that one run (pyvips: bench extra)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"

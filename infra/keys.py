@@ -142,11 +142,19 @@ def original_key(image: Image, extension: str) -> str:
     return f"images/{image.created_at:%Y}/{image.created_at:%m}/{image.id}.{extension}"
 
 
+RENDITION_PREFIX = "thumbnails/"  # the only prefix a CDN serves
+
+
+def is_rendition_key(key: str) -> bool:
+    return key.startswith(RENDITION_PREFIX)
+
+
 def rendition_key(image: Image, name: str, extension: str) -> str:
     suffix = RENDITION_SUFFIXES.get(name)
     if suffix is None or extension not in RENDITION_EXTENSIONS:
         raise UnknownObjectKeyError(f"no rendition key layout for {name!r} as {extension!r}")
-    return f"thumbnails/{image.created_at:%Y}/{image.created_at:%m}/{image.id}_{suffix}.{extension}"
+    month = f"{image.created_at:%Y}/{image.created_at:%m}"
+    return f"{RENDITION_PREFIX}{month}/{image.id}_{suffix}.{extension}"
 
 
 def object_keys(image: Image) -> tuple[str, ...]:

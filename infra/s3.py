@@ -1,21 +1,39 @@
-"""The object store on S3: presigned POST/GET (signed locally) and object I/O."""
+"""The object store on S3: presigned POST/GET (signed locally) and object I/O.
+
+GET URLs are window-aligned (infra/urls.py): signed at the start of the current signing
+window with a lifetime past its end, so the same key gets the same URL for the whole
+window and browsers can reuse what they downloaded.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from botocore.auth import S3SigV4QueryAuth
 from botocore.exceptions import ClientError
 
+from infra import keys
 from infra.errors import ObjectDeleteError, ObjectNotFoundError
 from infra.records import PresignedPost, StoredObject
+from infra.urls import Now, SigningWindow, UrlMemo, utc_now
 
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_s3 import S3Client
 
 _DELETE_BATCH = 1000  # DeleteObjects' limit
+_SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
+
+# Every object's key is unique to its content (a new upload gets a new key), so a cache
+# may keep it forever. Originals and, without a CDN, renditions are `private`: only the
+# browser that holds the presigned URL keeps a copy; no shared cache (corporate proxy)
+# keeps bytes we could never purge after a delete. With a CDN, renditions are `public`
+# so that CloudFront may cache them; it still checks each request's signature (unless
+# the operator chose public renditions).
+PRIVATE_CACHE_CONTROL = "private, max-age=31536000, immutable"
+SHARED_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 
 class S3ObjectStore:
@@ -35,13 +53,23 @@ class S3ObjectStore:
         session: boto3.Session | None = None,
         public_endpoint: str | None = None,
         path_style: bool = False,
+        url_window_seconds: int = 3600,
+        shared_cache_renditions: bool = False,
+        now: Now = utc_now,
     ) -> None:
         self.bucket = bucket
         self._client = client
         self._signing_client = signing_client
+        self._url_client: S3Client | None = None
         self._session = session
         self._public_endpoint = public_endpoint
         self._path_style = path_style or public_endpoint is not None
+        self._url_window_seconds = url_window_seconds
+        self._rendition_cache_control = (
+            SHARED_CACHE_CONTROL if shared_cache_renditions else PRIVATE_CACHE_CONTROL
+        )
+        self._now = now
+        self._memo = UrlMemo()
 
     @property
     def client(self) -> S3Client:
@@ -58,13 +86,30 @@ class S3ObjectStore:
                 self._signing_client = self._new_client(endpoint_url=self._public_endpoint)
         return self._signing_client
 
-    def _new_client(self, *, endpoint_url: str | None) -> S3Client:
+    @property
+    def url_client(self) -> S3Client:
+        """Unsigned: builds GET URLs (endpoint, addressing style) for _sign_at to sign."""
+        if self._url_client is None:
+            self._url_client = self._new_client(
+                endpoint_url=self._public_endpoint,
+                unsigned=True,
+                region=self.signing_client.meta.region_name,
+            )
+        return self._url_client
+
+    def _new_client(
+        self, *, endpoint_url: str | None, unsigned: bool = False, region: str | None = None
+    ) -> S3Client:
         from infra.aws import client_config, new_session
 
+        config = client_config(path_style=self._path_style)
+        if unsigned:
+            from botocore import UNSIGNED
+            from botocore.config import Config
+
+            config = config.merge(Config(signature_version=UNSIGNED))
         session = self._session or new_session()
-        return session.client(
-            "s3", endpoint_url=endpoint_url, config=client_config(path_style=self._path_style)
-        )
+        return session.client("s3", endpoint_url=endpoint_url, config=config, region_name=region)
 
     def presign_post(
         self, key: str, *, content_type: str, max_size_bytes: int, expires_in: int
@@ -86,9 +131,40 @@ class S3ObjectStore:
         )
 
     def presign_get(self, key: str, *, expires_in: int) -> str:
-        return self.signing_client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+        """Valid at least `expires_in` seconds from now; the same URL for the whole window."""
+        start, lifetime = SigningWindow(self._url_window_seconds, expires_in).for_key(
+            key, self._now()
         )
+        credentials = self._credentials()
+        return self._memo.get_or_sign(
+            (key, start, lifetime, credentials.access_key, credentials.token),
+            lambda: self._sign_at(key, start, lifetime, credentials),
+        )
+
+    def _sign_at(self, key: str, start: int, lifetime: int, credentials: Any) -> str:
+        from botocore.awsrequest import AWSRequest
+
+        unsigned = self.url_client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}
+        )
+        request = AWSRequest(method="GET", url=unsigned)
+        signed_at = datetime.fromtimestamp(start, UTC).strftime(_SIGV4_TIMESTAMP)
+        _S3QueryAuthSignedAt(
+            credentials, self.signing_client.meta.region_name, lifetime, signed_at
+        ).add_auth(request)
+        return str(request.url)
+
+    def _credentials(self) -> Any:
+        if self._session is not None:
+            credentials = self._session.get_credentials()
+        else:
+            # An injected client: botocore's own accessor (what its presigners use).
+            credentials = self.signing_client._get_credentials()  # type: ignore[attr-defined]
+        if credentials is None:
+            from botocore.exceptions import NoCredentialsError
+
+            raise NoCredentialsError()
+        return credentials.get_frozen_credentials()
 
     def head(self, key: str) -> StoredObject | None:
         try:
@@ -122,7 +198,11 @@ class S3ObjectStore:
             Key=key,
             Body=data,
             ContentType=content_type,
-            CacheControl="private, max-age=31536000, immutable",
+            CacheControl=(
+                self._rendition_cache_control
+                if keys.is_rendition_key(key)
+                else PRIVATE_CACHE_CONTROL
+            ),
         )
 
     def delete_many(self, keys: Iterable[str]) -> None:
@@ -138,6 +218,19 @@ class S3ObjectStore:
                 raise ObjectDeleteError(
                     [str(error.get("Key")) for error in errors if error.get("Key")]
                 )
+
+
+class _S3QueryAuthSignedAt(S3SigV4QueryAuth):
+    """botocore's S3 presigner (SigV4 query auth), with a chosen signing time (X-Amz-Date)."""
+
+    def __init__(self, credentials: Any, region: str, expires: int, signed_at: str) -> None:
+        super().__init__(credentials, "s3", region, expires=expires)
+        self._signed_at = signed_at
+
+    def _modify_request_before_signing(self, request: Any) -> None:
+        # add_auth() has just stamped "now"; sign with the window's start instead.
+        request.context["timestamp"] = self._signed_at
+        super()._modify_request_before_signing(request)  # type: ignore[misc]
 
 
 def _status(exc: ClientError) -> int:

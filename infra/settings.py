@@ -18,6 +18,8 @@ MiB = 1024 * 1024
 DEV_JWT_SECRET = "picgraph-dev-secret-do-not-use-in-production"  # noqa: S105
 MAX_UPLOAD_URL_SECONDS = 900
 MAX_TOKEN_LIFETIME_SECONDS = 30 * 86400
+# SigV4 presigned URLs are valid at most 7 days after their X-Amz-Date.
+MAX_PRESIGN_SECONDS = 7 * 86400
 
 
 class SettingsError(Exception):
@@ -41,6 +43,11 @@ class Settings:
     max_pixels: int
     upload_url_seconds: int
     download_url_seconds: int
+    url_window_seconds: int
+    cdn_url: str | None
+    cdn_key_pair_id: str | None
+    cdn_private_key_secret_arn: str | None
+    cdn_public: bool
     processing_lease_seconds: int
     pending_upload_hours: int
     rejected_retention_hours: int
@@ -88,6 +95,13 @@ class Settings:
                 "PICGRAPH_CURSOR_SECRET is required when PICGRAPH_JWT_SECRET is not set"
             )
         upload_seconds = _int(env, "PICGRAPH_UPLOAD_URL_SECONDS", 900, 60, MAX_UPLOAD_URL_SECONDS)
+        # A URL signed at its window's start lives window + download seconds, and SigV4
+        # caps a presigned URL at 7 days: each gets at most half.
+        download_seconds = _int(
+            env, "PICGRAPH_DOWNLOAD_URL_SECONDS", 3600, 60, MAX_PRESIGN_SECONDS // 2
+        )
+        window_seconds = _int(env, "PICGRAPH_URL_WINDOW_SECONDS", 3600, 1, MAX_PRESIGN_SECONDS // 2)
+        cdn = _cdn(env)
         return cls(
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             table_name=_required(
@@ -109,7 +123,12 @@ class Settings:
             max_upload_bytes=_int(env, "PICGRAPH_MAX_UPLOAD_BYTES", 20 * MiB, 1, 5 * 1024 * MiB),
             max_pixels=_int(env, "PICGRAPH_MAX_PIXELS", 50_000_000, 1, 89_000_000),
             upload_url_seconds=upload_seconds,
-            download_url_seconds=_int(env, "PICGRAPH_DOWNLOAD_URL_SECONDS", 3600, 60, 7 * 86400),
+            download_url_seconds=download_seconds,
+            url_window_seconds=window_seconds,
+            cdn_url=cdn[0],
+            cdn_key_pair_id=cdn[1],
+            cdn_private_key_secret_arn=cdn[2],
+            cdn_public=cdn[3],
             processing_lease_seconds=_int(env, "PICGRAPH_PROCESSING_LEASE_SECONDS", 120, 5, 3600),
             pending_upload_hours=_int(env, "PICGRAPH_PENDING_UPLOAD_HOURS", 24, 1, 24 * 30),
             rejected_retention_hours=_int(
@@ -123,6 +142,24 @@ class Settings:
             max_query_cost=_int(env, "PICGRAPH_MAX_QUERY_COST", 20_000, 100, 10_000_000),
             log_level=env.get("PICGRAPH_LOG_LEVEL", "INFO").upper(),
         )
+
+
+def _cdn(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None, bool]:
+    """(base URL, key pair id, private key secret ARN, public) of the rendition CDN."""
+    url = (env.get("PICGRAPH_CDN_URL") or "").strip().rstrip("/") or None
+    public = _bool(env, "PICGRAPH_CDN_PUBLIC", False)
+    key_pair_id = env.get("PICGRAPH_CDN_KEY_PAIR_ID") or None
+    secret_arn = env.get("PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN") or None
+    if url is None:
+        return None, key_pair_id, secret_arn, public
+    if not url.startswith(("https://", "http://")):
+        raise SettingsError(f"PICGRAPH_CDN_URL must be an http(s) URL, got {url!r}")
+    if not public and (key_pair_id is None or secret_arn is None):
+        raise SettingsError(
+            "PICGRAPH_CDN_URL needs PICGRAPH_CDN_KEY_PAIR_ID and "
+            "PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN (signed URLs), or PICGRAPH_CDN_PUBLIC=true"
+        )
+    return url, key_pair_id, secret_arn, public
 
 
 def _required(env: Mapping[str, str], name: str, default: str | None) -> str:

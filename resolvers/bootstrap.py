@@ -10,7 +10,7 @@ from infra.settings import Settings
 from services.clock import SystemClock
 from services.deletion import DeletionService
 from services.images import ImageReader
-from services.ports import Clock, ImageProcessor, ImageRepository, ObjectStore
+from services.ports import Clock, ImageProcessor, ImageRepository, ObjectStore, RenditionUrls
 from services.updates import UpdateService
 from services.uploads import UploadService
 
@@ -52,6 +52,28 @@ def pillow_processor_factory(settings: Settings) -> Callable[[], ImageProcessor]
     return factory
 
 
+def rendition_urls(
+    settings: Settings, session: boto3.Session | None, clock: Clock
+) -> RenditionUrls | None:
+    """CloudFront URLs for renditions when PICGRAPH_CDN_URL is set; else the store's."""
+    if settings.cdn_url is None:
+        return None
+    from infra.urls import PublicCdnUrls, SecretPem, SignedCdnUrls, SigningWindow
+
+    if settings.cdn_public:
+        return PublicCdnUrls(settings.cdn_url)
+    # Both checked by Settings: a signed CDN needs its key.
+    assert settings.cdn_key_pair_id is not None
+    assert settings.cdn_private_key_secret_arn is not None
+    return SignedCdnUrls(
+        settings.cdn_url,
+        window=SigningWindow(settings.url_window_seconds, settings.download_url_seconds),
+        key_pair_id=settings.cdn_key_pair_id,
+        private_key_pem=SecretPem(settings.cdn_private_key_secret_arn, session=session),
+        now=clock.now,
+    )
+
+
 def build_app(
     settings: Settings | None = None,
     *,
@@ -62,6 +84,7 @@ def build_app(
     session: boto3.Session | None = None,
 ) -> App:
     settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
     if session is None and (repository is None or store is None):
         from infra.aws import new_session
 
@@ -78,11 +101,13 @@ def build_app(
             session=session,
             public_endpoint=settings.public_s3_endpoint,
             path_style=settings.custom_endpoint,
+            url_window_seconds=settings.url_window_seconds,
+            shared_cache_renditions=settings.cdn_url is not None,
+            now=clock.now,
         )
     from services.cleanup import CleanupService
     from services.listing import ListingService
 
-    clock = clock or SystemClock()
     processor = processor or pillow_processor_factory(settings)
     return App(
         settings=settings,
@@ -99,6 +124,7 @@ def build_app(
             repository=repository,
             store=store,
             download_url_seconds=settings.download_url_seconds,
+            rendition_urls=rendition_urls(settings, session, clock),
         ),
         updates=UpdateService(repository=repository, clock=clock),
         listing=ListingService(repository, settings.cursor_secret),

@@ -168,14 +168,17 @@ def _serve(args: argparse.Namespace) -> int:
         provision(settings)
         dev_endpoint.record(os.environ["AWS_ENDPOINT_URL"], settings)
     set_app(build_app(settings))
-    graphql_url = f"http://{args.host}:{args.port}/graphql"
+    base_url = f"http://{args.host}:{args.port}"
+    graphql_url = f"{base_url}/graphql"
     print(f"\n  GraphQL + GraphiQL:  {graphql_url}")
     if emulator is not None:
         print(f"  S3 + DynamoDB:       {os.environ['AWS_ENDPOINT_URL']} (embedded moto emulator)")
     else:
         print("  S3 + DynamoDB:       " + (settings.endpoint_url or "AWS (your credentials)"))
     print(f"  API processes:       {args.workers} (--workers)")
-    print(_graphiql_header_hint(settings) + "\n")
+    for line in _dev_hints(settings, base_url):
+        print(line)
+    print()
     try:
         # Workers are fresh processes: each wires its own App from the same environment.
         uvicorn.run(
@@ -193,17 +196,29 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _graphiql_header_hint(settings: Settings) -> str:
+def _dev_hints(settings: Settings, base_url: str) -> list[str]:
     """A ready-made token only for the development secret: a real secret's tokens are real."""
     from resolvers.identity import issue_token
 
     if settings.jwt_secret is None:
-        return "  Auth:                upstream authorizers only (PICGRAPH_AUTH_MODE=upstream)"
+        return ["  Auth:                upstream authorizers only (PICGRAPH_AUTH_MODE=upstream)"]
     if not settings.uses_dev_jwt_secret:
-        return "  Header for GraphiQL: get a token with `picgraph token --user <id>`"
+        return ["  Header for GraphiQL: get a token with `picgraph token --user <id>`"]
     ttl = min(12 * 3600, settings.max_token_lifetime_seconds)
     token = issue_token("dev-user", settings.jwt_secret, ttl_seconds=ttl)
-    return '  Header for GraphiQL: {"Authorization": "Bearer ' + token + '"}'
+    header = '  Header for GraphiQL: {"Authorization": "Bearer ' + token + '"}'
+    return [header, *dev_links(base_url, token)]
+
+
+def dev_links(base_url: str, token: str) -> list[str]:
+    """URLs that open GraphiQL and the gallery already signed in with `token`."""
+    from urllib.parse import quote
+
+    headers = quote(json.dumps({"Authorization": f"Bearer {token}"}), safe="")
+    return [
+        f"  GraphiQL, signed in: {base_url}/graphql?headers={headers}",
+        f"  Gallery, signed in:  {base_url}/#token={quote(token, safe='')}",
+    ]
 
 
 def serve_worker_app() -> Any:

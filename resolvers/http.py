@@ -1,4 +1,5 @@
-"""The ASGI app: GraphQL at /graphql (GraphiQL in a browser), served by uvicorn or Mangum.
+"""The ASGI app: GraphQL at /graphql (GraphiQL in a browser), the gallery at /, served by
+uvicorn or Mangum.
 
 GraphQL execution (resolvers, boto3, Pillow: all blocking) runs in a bounded thread
 pool, never on the event loop, so that /health and other requests keep answering
@@ -21,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -33,6 +34,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from resolvers.assets import gallery_page, graphiql_html, static_routes
 from resolvers.bootstrap import App, get_app
 from resolvers.context import Context
 from resolvers.errors import INTERNAL_SERVER_ERROR, MASKED_MESSAGE
@@ -69,6 +71,7 @@ class PicgraphGraphQL(GraphQL[Context, None]):
         self._app_provider = app_provider
         self._limiter = anyio.CapacityLimiter(EXECUTION_THREADS)
         self._processing_limiter = anyio.CapacityLimiter(PROCESSING_THREADS)
+        self._ide_html: str | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: nothing to serve over WebSocket
@@ -141,6 +144,12 @@ class PicgraphGraphQL(GraphQL[Context, None]):
             return self._processing_limiter
         return self._limiter
 
+    @property
+    def graphql_ide_html(self) -> str:
+        if self._ide_html is None:
+            self._ide_html = graphiql_html(super().graphql_ide_html)
+        return self._ide_html
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -196,10 +205,6 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _to_graphql(_: Request) -> Response:
-    return RedirectResponse("/graphql")
-
-
 def create_asgi_app(
     app_provider: Callable[[], App] = get_app, *, cors_origins: tuple[str, ...] = ()
 ) -> Starlette:
@@ -219,7 +224,8 @@ def create_asgi_app(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", _health, methods=["GET"]),
-            Route("/", _to_graphql, methods=["GET"]),
+            Route("/", gallery_page, methods=["GET"]),
+            *static_routes(),
         ],
         middleware=middleware,
         exception_handlers={StarletteHTTPException: _http_error, Exception: _unexpected_error},

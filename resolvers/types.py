@@ -55,18 +55,29 @@ class ImageVariant:
     height: int
     content_type: str
     size_bytes: int
-    url: str = strawberry.field(description="Presigned, short-lived GET URL.")
+    model: strawberry.Private[Variant]
 
     @classmethod
-    def from_model(cls, variant: Variant, url: str) -> ImageVariant:
+    def from_model(cls, variant: Variant) -> ImageVariant:
         return cls(
             name=variant.name,
             width=variant.width,
             height=variant.height,
             content_type=variant.content_type,
             size_bytes=variant.size_bytes,
-            url=url,
+            model=variant,
         )
+
+    @strawberry.field(
+        description=(
+            "GET URL of the rendition (presigned S3, or the CDN). The same URL for a whole\n"
+            "signing window (PICGRAPH_URL_WINDOW_SECONDS), so browsers and CDNs can cache it;\n"
+            "valid at least PICGRAPH_DOWNLOAD_URL_SECONDS after it is returned."
+        )
+    )
+    def url(self, info: strawberry.Info[Context, None]) -> str:
+        # Signed here, only when a query selects `url`.
+        return info.context.app.reader.variant_url(self.model)
 
 
 @strawberry.type(
@@ -158,7 +169,8 @@ class Image(Node):
 
     @strawberry.field(
         description=(
-            "Presigned, short-lived GET URL of the original bytes as uploaded; null unless\n"
+            "Presigned GET URL of the original bytes as uploaded (the same URL for a whole\n"
+            "signing window, like variants' URLs); null unless\n"
             "READY and the viewer is the owner (originals may carry location data).\n"
             "Everyone else uses variants, which carry no EXIF location."
         )
@@ -173,6 +185,7 @@ class Image(Node):
         info: strawberry.Info[Context, None],
         format: FormatArgument = ImageFormat.JPEG,
     ) -> ImageVariant | None:
+        # No URL is signed here: ImageVariant.url signs only when a query selects it.
         variants = self.variants(info, format)
         return variants[0] if variants else None
 
@@ -187,10 +200,9 @@ class Image(Node):
         info: strawberry.Info[Context, None],
         format: FormatArgument = ImageFormat.JPEG,
     ) -> list[ImageVariant]:
-        reader = info.context.app.reader
         return [
-            ImageVariant.from_model(variant, reader.variant_url(variant))
-            for variant in reader.variants(self.model, format.name)
+            ImageVariant.from_model(variant)
+            for variant in info.context.app.reader.variants(self.model, format.name)
         ]
 
 

@@ -6,7 +6,8 @@ What goes in:
   extras), installed by pip as manylinux wheels for the TARGET platform
   (--arch) and Python (--python-version), whatever this machine runs;
 - the project's packages ([tool.setuptools] packages: resolvers, services,
-  infra), without tests;
+  infra), without tests and without GraphiQL's files in resolvers/static/vendor/
+  (4 MB of JavaScript: a deployed GraphiQL loads them from unpkg, integrity-checked);
 - bytecode compiled for the target Python, hash-based and unchecked, so that
   it stays valid whatever timestamps the zip carries and Lambda's read-only
   /var/task never recompiles at a cold start.
@@ -256,8 +257,20 @@ def copy_project(root: Path, packages: Sequence[str], site_dir: Path) -> None:
         shutil.copytree(
             source,
             site_dir / package,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "test_*.py"),
+            ignore=_project_ignore,
         )
+
+
+_IGNORED_NAMES = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "test_*.py")
+
+
+def _project_ignore(directory: str, names: list[str]) -> set[str]:
+    ignored = set(_IGNORED_NAMES(directory, names))
+    if Path(directory).name == "vendor" and Path(directory).parent.name == "static":
+        # GraphiQL's 4 MB stay out (see the module docstring); the gallery's 10 kB
+        # ThumbHash decoder ships.
+        ignored.update(name for name in names if not name.startswith("thumbhash@"))
+    return ignored
 
 
 def prune(site_dir: Path) -> int:

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from services.ids import is_image_id
 from services.models import Image, ImageStatus, Variant
-from services.ports import ImageRepository, ObjectStore
+from services.ports import ImageRepository, ObjectStore, RenditionUrls
 
 
 class ImageReader:
     def __init__(
-        self, *, repository: ImageRepository, store: ObjectStore, download_url_seconds: int
+        self,
+        *,
+        repository: ImageRepository,
+        store: ObjectStore,
+        download_url_seconds: int,
+        rendition_urls: RenditionUrls | None = None,
     ) -> None:
+        """`rendition_urls` (a CDN) serves renditions; without one, the store presigns."""
         self._repository = repository
         self._store = store
         self._url_seconds = download_url_seconds
+        self._rendition_urls = rendition_urls
 
     def get(self, viewer_id: str, image_id: str) -> Image | None:
         """READY images for everyone, any other status only for the owner, else None."""
@@ -48,4 +55,6 @@ class ImageReader:
         return chosen
 
     def variant_url(self, variant: Variant) -> str:
+        if self._rendition_urls is not None:
+            return self._rendition_urls.url_for(variant.key)
         return self._store.presign_get(variant.key, expires_in=self._url_seconds)

@@ -95,7 +95,10 @@ class ObjectStore(Protocol):
     ) -> PresignedPost: ...
 
     def presign_get(self, key: str, *, expires_in: int) -> str:
-        """A GET URL, signed locally: no request to S3."""
+        """A GET URL valid at least `expires_in` seconds, signed locally (no request to S3).
+
+        Within one signing window the same key gets the same URL (cacheable).
+        """
         ...
 
     def head(self, key: str) -> StoredObject | None: ...
@@ -108,6 +111,12 @@ class ObjectStore(Protocol):
 
     def delete_many(self, keys: Iterable[str]) -> None:
         """Delete the keys; missing keys are not an error."""
+        ...
+
+
+class RenditionUrls(Protocol):
+    def url_for(self, key: str) -> str:
+        """A GET URL of a rendition (e.g. on a CDN), the same for a whole signing window."""
         ...
 
 

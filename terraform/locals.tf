@@ -59,6 +59,7 @@ locals {
     PICGRAPH_MAX_PIXELS               = tostring(var.max_pixels)
     PICGRAPH_UPLOAD_URL_SECONDS       = tostring(var.upload_url_seconds)
     PICGRAPH_DOWNLOAD_URL_SECONDS     = tostring(var.download_url_seconds)
+    PICGRAPH_URL_WINDOW_SECONDS       = tostring(var.url_window_seconds)
     PICGRAPH_PROCESSING_LEASE_SECONDS = tostring(var.processing_lease_seconds)
     PICGRAPH_PENDING_UPLOAD_HOURS     = tostring(var.pending_upload_hours)
     PICGRAPH_REJECTED_RETENTION_HOURS = tostring(var.rejected_retention_hours)

@@ -232,8 +232,19 @@ variable "download_url_seconds" {
   default     = 3600
 
   validation {
-    condition     = var.download_url_seconds >= 60 && var.download_url_seconds <= 604800 && floor(var.download_url_seconds) == var.download_url_seconds
-    error_message = "download_url_seconds must be a whole number between 60 and 604800 (7 days)."
+    condition     = var.download_url_seconds >= 60 && var.download_url_seconds <= 302400 && floor(var.download_url_seconds) == var.download_url_seconds
+    error_message = "download_url_seconds must be a whole number between 60 and 302400 (3.5 days: with url_window_seconds, a URL lives at most 7 days)."
+  }
+}
+
+variable "url_window_seconds" {
+  description = "Signing window of GET URLs (PICGRAPH_URL_WINDOW_SECONDS): the same rendition gets the same URL for this long, so browsers and CDNs cache it. A URL stays valid at most url_window_seconds + download_url_seconds after it was handed out (also after a delete)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.url_window_seconds >= 1 && var.url_window_seconds <= 302400 && floor(var.url_window_seconds) == var.url_window_seconds
+    error_message = "url_window_seconds must be a whole number between 1 and 302400 (3.5 days)."
   }
 }
 

@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from infra.provisioning import ensure_bucket
+from infra.s3 import S3ObjectStore
 from tests.integration.conftest import Api, S3Backend
 from tests.support.graphql import COMPLETE_UPLOAD
 from tests.support.uploads import create_upload, upload_and_complete
@@ -269,11 +270,12 @@ def test_presigned_get_sent_to_another_host_is_refused(api: Api) -> None:
 
 
 def test_expired_presigned_get_is_refused(api: Api) -> None:
-    """GIVEN a presigned GET (the app's own adapter) valid for 1 s WHEN used 2 s later
-    THEN 403 AccessDenied."""
+    """GIVEN a presigned GET (the app's own adapter, with a 1 s signing window) valid for
+    1 s WHEN used 2 s later (past window + lifetime) THEN 403 AccessDenied."""
     _owner_url(api, "ls-max")
     key = next(key for key in _all_keys(api) if key.startswith("images/"))
-    url = api.app.store.presign_get(key, expires_in=1)
+    store = S3ObjectStore(api.app.settings.bucket_name, path_style=True, url_window_seconds=1)
+    url = store.presign_get(key, expires_in=1)
     time.sleep(2.2)
     response = requests.get(url, timeout=10)
     assert (response.status_code, s3_error_code(response)) == (403, "AccessDenied")
