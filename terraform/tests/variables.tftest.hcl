@@ -203,6 +203,16 @@ run "rejects_download_url_seconds_under_a_minute" {
   expect_failures = [var.download_url_seconds]
 }
 
+run "rejects_url_window_seconds_over_three_and_a_half_days" {
+  command = plan
+
+  variables {
+    url_window_seconds = 302401
+  }
+
+  expect_failures = [var.url_window_seconds]
+}
+
 run "rejects_max_token_lifetime_seconds_over_30_days" {
   command = plan
 

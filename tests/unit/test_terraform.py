@@ -34,15 +34,13 @@ HANDLER = "resolvers.lambda_handler.handler"
 # PICGRAPH_* settings the function deliberately does not get, with the reason.
 INTENTIONALLY_UNSET: dict[str, str] = {}
 
-# Set by terraform/ before infra/settings.py reads them: the CDN settings agreed in
-# docs (OWNERS.md) that the "delivery" work reads. Remove each name once settings.py
-# reads it (the test then checks it like any other).
-PLANNED_SETTINGS: dict[str, str] = {
-    "PICGRAPH_CDN_URL": "CloudFront base URL (terraform/cdn.tf); read by the delivery work",
-    "PICGRAPH_CDN_KEY_PAIR_ID": "CloudFront public key id; read by the delivery work",
-    "PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN": "signing key secret; read by the delivery work",
-    "PICGRAPH_CDN_PUBLIC": "unsigned CDN URLs; read by the delivery work",
-}
+# The CDN settings terraform/cdn.tf passes to the function (docs/deploy.md).
+CDN_SETTINGS = (
+    "PICGRAPH_CDN_URL",
+    "PICGRAPH_CDN_KEY_PAIR_ID",
+    "PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN",
+    "PICGRAPH_CDN_PUBLIC",
+)
 
 # Environment names the Lambda service reserves or sets itself.
 RESERVED_ENV = re.compile(r"^(AWS_|_HANDLER$|_X_AMZN_|LAMBDA_)")
@@ -476,7 +474,6 @@ def test_lambda_sets_every_setting_the_code_reads(tf: Config) -> None:
         "INTENTIONALLY_UNSET with the reason"
     )
     stale = {name for name in environment if name.startswith("PICGRAPH_")} - read
-    stale -= set(PLANNED_SETTINGS)
     assert not stale, f"set but never read by infra/settings.py: {sorted(stale)}"
     unknown = set(INTENTIONALLY_UNSET) - read
     assert not unknown, f"INTENTIONALLY_UNSET lists settings the code no longer reads: {unknown}"
@@ -891,7 +888,7 @@ def test_cdn_variables_are_the_agreed_ones(tf: Config) -> None:
     assert defaults["cdn_public_key_pem"] is None
     assert defaults["cdn_private_key_secret_arn"] is None
     environment = _environment(tf)
-    for name in PLANNED_SETTINGS:
+    for name in CDN_SETTINGS:
         assert name in environment, f"{name} must reach the function"
     distribution = tf.resource("aws_cloudfront_distribution", "cdn")
     assert distribution["count"] == "${var.cdn_enabled ? 1 : 0}"
