@@ -391,6 +391,18 @@ class UploadService:
                 "use a new key to upload again.",
                 field=field,
             )
+        if (
+            image.status is ImageStatus.PENDING_UPLOAD
+            and image.cleanup_after is not None
+            and image.cleanup_after <= self._clock.now()
+        ):
+            # Abandoned: completing it is refused and the purge removes it, so a fresh
+            # upload target for it would be a URL that can only lose its bytes.
+            raise ConflictError(
+                f"The upload this idempotencyKey created ({image.id}) has expired; "
+                "use a new key to upload again.",
+                field=field,
+            )
         upload = self._upload_target(image) if image.status is ImageStatus.PENDING_UPLOAD else None
         return UploadTicket(image=image, upload=upload)
 

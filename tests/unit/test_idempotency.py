@@ -35,8 +35,9 @@ FIRST = {
 
 
 class Api:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, clock: FakeClock) -> None:
         self.app = app
+        self.clock = clock
         self.schema = create_schema(
             introspection=True, max_depth=10, max_aliases=15, max_tokens=2000
         )
@@ -63,12 +64,15 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
         from infra.settings import Settings
 
         settings = Settings.from_env({"PICGRAPH_JWT_SECRET": "idem-test-secret-0123456789-abcdef"})
+        clock = FakeClock()
         yield Api(
-            build_app(settings, repository=FakeRepository(), store=FakeStore(), clock=FakeClock())
+            build_app(settings, repository=FakeRepository(), store=FakeStore(), clock=clock),
+            clock,
         )
         return
     with mock_aws():
-        yield Api(build_moto_world(MotoWorld, name_prefix="picgraph-idem").app)
+        world = build_moto_world(MotoWorld, name_prefix="picgraph-idem")
+        yield Api(world.app, world.clock)
 
 
 def codes(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
@@ -117,3 +121,16 @@ def test_a_replay_after_the_image_was_deleted_says_so(api: Api) -> None:
     assert image_id in replay["userErrors"][0]["message"]
     assert "deleted" in replay["userErrors"][0]["message"]
     assert replay["image"] is None
+
+
+def test_a_replay_after_the_upload_expired_hands_out_no_upload_target(api: Api) -> None:
+    """GIVEN the key's upload was abandoned (past PICGRAPH_PENDING_UPLOAD_HOURS)
+    WHEN the same request is replayed THEN CONFLICT saying it expired, no presigned POST
+    (completing it would be refused and the purge would remove the bytes)."""
+    image_id = api.create("k4")["image"]["id"]
+    api.clock.advance(hours=api.app.settings.pending_upload_hours, seconds=1)
+    replay = api.create("k4")
+    assert codes(replay) == [(["input", "idempotencyKey"], "CONFLICT")]
+    assert image_id in replay["userErrors"][0]["message"]
+    assert "expired" in replay["userErrors"][0]["message"]
+    assert replay["upload"] is None
