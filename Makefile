@@ -83,7 +83,7 @@ e2e: install browser
 	$(BIN)/python -m pytest -q tests/e2e
 
 BENCH_SCRIPTS := bench_processing bench_operations bench_graphql bench_server bench_coldstart \
-	bench_listing bench_urls
+	bench_listing bench_urls bench_scale
 
 bench: $(STAMP)  ## Every benchmark, then the README figures from that one run (pyvips: bench extra)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
