@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +31,12 @@ class DynamoImageRepository:
         *,
         client: DynamoDBClient | None = None,
         session: boto3.Session | None = None,
+        cleanup_shards: int = 1,
     ) -> None:
+        if cleanup_shards < 1:
+            raise ValueError("cleanup_shards must be positive")
         self.table_name = table_name
+        self.cleanup_shards = cleanup_shards
         self._client = client
         self._session = session
         self._first_bucket_seen: str | None = None
@@ -63,7 +68,7 @@ class DynamoImageRepository:
     ) -> None:
         put_image: dict[str, Any] = {
             "TableName": self.table_name,
-            "Item": items.to_item(image),
+            "Item": items.to_item(image, cleanup_shards=self.cleanup_shards),
             "ConditionExpression": "attribute_not_exists(PK)",
         }
         if idempotency_key is None:
@@ -119,7 +124,7 @@ class DynamoImageRepository:
             raise ValueError("save() takes the next version of the previous image")
         put_image: dict[str, Any] = {
             "TableName": self.table_name,
-            "Item": items.to_item(image),
+            "Item": items.to_item(image, cleanup_shards=self.cleanup_shards),
             "ConditionExpression": "#version = :expected",
             "ExpressionAttributeNames": {"#version": "version"},
             "ExpressionAttributeValues": {":expected": {"N": str(previous.version)}},
@@ -180,24 +185,42 @@ class DynamoImageRepository:
         limit: int,
         after: Image | None = None,
     ) -> list[Image]:
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": keys.GSI3,
-            "KeyConditionExpression": "GSI3PK = :partition AND GSI3SK <= :due",
-            "ExpressionAttributeValues": {
-                ":partition": {"S": keys.cleanup_partition(status)},
-                # '~' sorts after every id character: include items due exactly now.
-                ":due": {"S": f"{keys.format_instant(due_before)}#~"},
-            },
-            "Limit": limit,
-        }
-        if after is not None:
-            # Resume past an index entry (it may have been purged since: that is fine).
-            request["ExclusiveStartKey"] = items.serialize(
-                {**keys.image_key(after.id), **keys.cleanup_index_key(after)}
-            )
-        response = self.client.query(**request)
-        return [items.from_item(item) for item in response.get("Items", [])]
+        """One Query per cleanup shard (in parallel), merged by due time: exact.
+
+        Each shard returns its `limit` soonest entries past `after`'s position, so the
+        `limit` soonest of their union are the `limit` soonest of the status.
+        """
+        partitions = keys.cleanup_partitions(status, self.cleanup_shards)
+        position = None if after is None else keys.cleanup_index_key(after)["GSI3SK"]
+
+        def read(partition: str) -> list[dict[str, Any]]:
+            request: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": keys.GSI3,
+                "KeyConditionExpression": "GSI3PK = :partition AND GSI3SK <= :due",
+                "ExpressionAttributeValues": {
+                    ":partition": {"S": partition},
+                    # '~' sorts after every id character: include items due exactly now.
+                    ":due": {"S": f"{keys.format_instant(due_before)}#~"},
+                },
+                "Limit": limit,
+            }
+            if after is not None and position is not None:
+                # Resume past a position (its item may have been purged since, or live
+                # in another shard: a start key is only a position in the index).
+                request["ExclusiveStartKey"] = items.serialize(
+                    {**keys.image_key(after.id), "GSI3PK": partition, "GSI3SK": position}
+                )
+            found: list[dict[str, Any]] = self.client.query(**request).get("Items", [])
+            return found
+
+        if len(partitions) == 1:
+            found = read(partitions[0])
+        else:
+            with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_QUERIES, len(partitions))) as pool:
+                found = [item for shard in pool.map(read, partitions) for item in shard]
+            found.sort(key=lambda item: str(item["GSI3SK"]["S"]))
+        return [items.from_item(item) for item in found[:limit]]
 
     def _transact(self, writes: list[Any]) -> None:
         self.client.transact_write_items(TransactItems=writes)
@@ -235,6 +258,8 @@ class DynamoImageRepository:
 
 
 IDEMPOTENCY_SECONDS = 24 * 3600
+MAX_PARALLEL_QUERIES = 16
+"""Threads one fan-out over shards uses (boto3 clients are thread-safe)."""
 
 
 def _code(exc: ClientError) -> str:

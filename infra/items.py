@@ -17,9 +17,11 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def to_item(image: Image) -> Item:
+def to_item(image: Image, *, cleanup_shards: int = 1) -> Item:
     """The image item: the record, its keys and its index attributes."""
-    return serialize({**keys.image_key(image.id), **image_attributes(image)})
+    return serialize(
+        {**keys.image_key(image.id), **image_attributes(image, cleanup_shards=cleanup_shards)}
+    )
 
 
 def to_tag_item(image: Image, tag: str) -> Item:
@@ -41,7 +43,9 @@ def deserialize(item: Item) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
-def image_attributes(image: Image, *, indexed: bool = True) -> dict[str, Any]:
+def image_attributes(
+    image: Image, *, indexed: bool = True, cleanup_shards: int = 1
+) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         "type": "Image",
         "id": image.id,
@@ -85,7 +89,7 @@ def image_attributes(image: Image, *, indexed: bool = True) -> dict[str, Any]:
         }
     attributes.update({name: value for name, value in optional.items() if value is not None})
     if indexed:
-        attributes.update(keys.index_attributes(image))
+        attributes.update(keys.index_attributes(image, cleanup_shards=cleanup_shards))
         if image.status is ImageStatus.PENDING_UPLOAD and image.cleanup_after is not None:
             # DynamoDB TTL as a backstop; the cleanup job normally removes it first
             # (TTL deletes only the item, cleanup also removes the staging object).

@@ -79,8 +79,30 @@ def feed_partition(bucket: str) -> str:
     return f"FEED#{bucket}"
 
 
-def cleanup_partition(status: ImageStatus) -> str:
-    return f"CLEANUP#{status.value}"
+def shard_of(image_id: str, shards: int) -> int:
+    """The write shard of an image's entry in a sharded partition, from its id alone.
+
+    Deterministic (a hash of the id), so every write path and every later move or
+    purge finds the same shard. Shard 0 is the unsuffixed key: a shard count of 1 is
+    the unsharded layout, and raising the count keeps every stored entry in a shard
+    that reads still visit (never lower it: entries in dropped shards would be missed).
+    """
+    if shards <= 1:
+        return 0
+    return int.from_bytes(hashlib.sha256(image_id.encode()).digest()[:4], "big") % shards
+
+
+def sharded(partition: str, shard: int) -> str:
+    return partition if shard == 0 else f"{partition}#{shard}"
+
+
+def cleanup_partition(status: ImageStatus, shard: int = 0) -> str:
+    return sharded(f"CLEANUP#{status.value}", shard)
+
+
+def cleanup_partitions(status: ImageStatus, shards: int) -> list[str]:
+    """Every shard of a cleanup status: what a cleanup read fans out over."""
+    return [cleanup_partition(status, shard) for shard in range(max(1, shards))]
 
 
 def timeline_sort_key(created_at: datetime, image_id: str) -> str:
@@ -91,7 +113,7 @@ def position_sort_key(position: Position) -> str:
     return timeline_sort_key(position.created_at, position.image_id)
 
 
-def index_attributes(image: Image) -> dict[str, str]:
+def index_attributes(image: Image, *, cleanup_shards: int = 1) -> dict[str, str]:
     """The GSI attributes of an image item; absent ones keep the item out of that index."""
     sort_key = timeline_sort_key(image.created_at, image.id)
     attributes = {
@@ -102,16 +124,21 @@ def index_attributes(image: Image) -> dict[str, str]:
         attributes["GSI2PK"] = feed_partition(feed_bucket(image.created_at))
         attributes["GSI2SK"] = sort_key
     if image.status in CLEANUP_STATUSES and image.cleanup_due_at is not None:
-        attributes.update(cleanup_index_key(image))
+        attributes.update(cleanup_index_key(image, cleanup_shards=cleanup_shards))
     return attributes
 
 
-def cleanup_index_key(image: Image) -> dict[str, str]:
-    """Where an image sits in the cleanup index (GSI3): its partition and due-time sort key."""
+def cleanup_index_key(image: Image, *, cleanup_shards: int = 1) -> dict[str, str]:
+    """Where an image sits in the cleanup index (GSI3): its partition and due-time sort key.
+
+    Every upload enters CLEANUP#PENDING_UPLOAD and moves through CLEANUP#PROCESSING,
+    so those partitions take a put and a delete per upload: they are write-sharded
+    (`cleanup_shards`, PICGRAPH_CLEANUP_SHARDS) by a hash of the image id.
+    """
     due = image.cleanup_due_at
     assert due is not None
     return {
-        "GSI3PK": cleanup_partition(image.status),
+        "GSI3PK": cleanup_partition(image.status, shard_of(image.id, cleanup_shards)),
         "GSI3SK": f"{format_instant(due)}#{image.id}",
     }
 

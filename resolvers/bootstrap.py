@@ -92,7 +92,9 @@ def build_app(
     if repository is None:
         from infra.dynamodb import DynamoImageRepository
 
-        repository = DynamoImageRepository(settings.table_name, session=session)
+        repository = DynamoImageRepository(
+            settings.table_name, session=session, cleanup_shards=settings.cleanup_shards
+        )
     if store is None:
         from infra.s3 import S3ObjectStore
 

@@ -342,6 +342,17 @@ variable "max_query_cost" {
   }
 }
 
+variable "cleanup_shards" {
+  description = "PICGRAPH_CLEANUP_SHARDS: write shards per cleanup-index status partition (every upload writes CLEANUP#PENDING_UPLOAD; see docs/data-model.md \"Write sharding\"). Only ever raise it."
+  type        = number
+  default     = 64
+
+  validation {
+    condition     = var.cleanup_shards >= 1 && var.cleanup_shards <= 1024 && floor(var.cleanup_shards) == var.cleanup_shards
+    error_message = "cleanup_shards must be a whole number between 1 and 1024."
+  }
+}
+
 variable "public_s3_endpoint" {
   description = "Endpoint written into presigned URLs instead of the SDK's (PICGRAPH_PUBLIC_S3_ENDPOINT), for clients that reach S3 by another address (e.g. LocalStack from the host). Empty on AWS."
   type        = string
