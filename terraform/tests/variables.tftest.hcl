@@ -233,6 +233,16 @@ run "rejects_max_query_cost_too_low" {
   expect_failures = [var.max_query_cost]
 }
 
+run "rejects_cleanup_shards_zero" {
+  command = plan
+
+  variables {
+    cleanup_shards = 0
+  }
+
+  expect_failures = [var.cleanup_shards]
+}
+
 run "rejects_processing_lease_seconds_too_short" {
   command = plan
 
