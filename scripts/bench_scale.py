@@ -314,7 +314,11 @@ def warm_up(world: World) -> None:
     world.pending.extend(world.create() for _ in range(round(window * peak.completed)))
 
 
-def measured_window(world: World) -> float:
+def total_units(world: World) -> float:
+    return sum(sum(partitions.values()) for partitions in world.client.capacity.writes.values())
+
+
+def measured_window(world: World) -> tuple[float, dict[str, tuple[int, float]]]:
     peak = world.peak
     window = peak.rate * peak.seconds
     counts = {
@@ -333,12 +337,33 @@ def measured_window(world: World) -> float:
     events.sort(key=lambda event: event[0])
     world.client.capacity.reset()
     started = time.perf_counter()
+    per_operation: dict[str, tuple[int, float]] = {}
     for offset, action in events:
         world.clock.moment = START + timedelta(seconds=offset)
+        before = total_units(world)
         # e.g. an edit of an image a concurrent delete took: part of the traffic
         with contextlib.suppress(DomainError):
             action()
-    return time.perf_counter() - started
+        name = getattr(action, "__name__", "?")
+        count, units = per_operation.get(name, (0, 0.0))
+        per_operation[name] = (count + 1, units + total_units(world) - before)
+    return time.perf_counter() - started, per_operation
+
+
+def item_sizes(world: World) -> dict[str, float]:
+    """Mean item sizes in bytes (DynamoDB's rule) by kind, over the table's items."""
+    from scale_model import item_size
+
+    sizes: dict[str, list[int]] = {}
+    for (_, sort), item in world.client.items.items():
+        if sort == "IMAGE":
+            kind = f"image item, {item['status']['S']}"
+        elif sort.startswith("TAG#"):
+            kind = "tag entry (READY image copy)"
+        else:
+            kind = sort.lower()
+        sizes.setdefault(kind, []).append(item_size(item))
+    return {kind: sum(found) / len(found) for kind, found in sorted(sizes.items())}
 
 
 @dataclass(frozen=True)
@@ -438,14 +463,16 @@ class Result:
     hottest: list[Hottest]
     families: dict[str, Hottest]
     pages: dict[str, PageCost]
+    operations: dict[str, tuple[int, float]]
+    sizes: dict[str, float]
 
 
 def simulate(name: str, layout: dict[str, str], peak: Peak, seed: int) -> Result:
     world = build_world(layout, peak, seed)
     warm_up(world)
-    elapsed = measured_window(world)
+    elapsed, operations = measured_window(world)
     rows, families = hottest(world), hottest_by_family(world)
-    return Result(name, elapsed, rows, families, page_costs(world))
+    return Result(name, elapsed, rows, families, page_costs(world), operations, item_sizes(world))
 
 
 def report(results: Sequence[Result], peak: Peak) -> list[dict[str, str]]:
@@ -495,6 +522,21 @@ def report(results: Sequence[Result], peak: Peak) -> list[dict[str, str]]:
             figures.append(f"{result.layout} {cost.queries} Queries, {cost.read_units:.1f} RCU")
         print(line)
         rows.append({"what": f"bench_scale page cost, {kind}", "figure": "; ".join(figures)})
+    print("\nWCU per operation (table + every index; mean over the window)")
+    for operation in results[0].operations:
+        line = f"{operation:<10}"
+        figures = []
+        for result in results:
+            count, units = result.operations.get(operation, (0, 0.0))
+            mean = units / count if count else 0.0
+            line += f" | {result.layout:>9} {mean:>9.1f} WCU x {count:,}"
+            figures.append(f"{result.layout} {mean:.1f}")
+        print(line)
+        rows.append({"what": f"bench_scale WCU per {operation}", "figure": "; ".join(figures)})
+    print("\nmean item size, bytes (" + results[-1].layout + ")")
+    for kind, size in results[-1].sizes.items():
+        print(f"{kind:<32} {size:>7,.0f}")
+        rows.append({"what": f"bench_scale item size, {kind}", "figure": f"{size:,.0f} B"})
     for result in results:
         print(f"{result.layout}: simulated in {result.elapsed:.1f} s")
     return rows
