@@ -12,6 +12,12 @@ if TYPE_CHECKING:
     import boto3
 
 
+# One client serves every thread of a process: the server's GraphQL threads and a shard
+# fan-out (infra/dynamodb.py MAX_PARALLEL_QUERIES) at once. botocore's default pool of 10
+# connections would make urllib3 drop and reopen connections ("Connection pool is full").
+MAX_POOL_CONNECTIONS = 50
+
+
 def client_config(*, path_style: bool = False) -> Any:
     from botocore.config import Config
 
@@ -21,6 +27,7 @@ def client_config(*, path_style: bool = False) -> Any:
         connect_timeout=3,
         read_timeout=20,
         tcp_keepalive=True,
+        max_pool_connections=MAX_POOL_CONNECTIONS,
         s3=s3_options,  # type: ignore[arg-type]
         signature_version="s3v4",
     )
