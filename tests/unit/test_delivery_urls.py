@@ -23,9 +23,8 @@ from infra.s3 import PRIVATE_CACHE_CONTROL, SHARED_CACHE_CONTROL, S3ObjectStore
 from infra.settings import Settings, SettingsError
 from infra.urls import SigningWindow
 from resolvers.bootstrap import App, build_app
-from resolvers.context import Context
-from resolvers.schema import create_schema
 from tests.support.clock import FakeClock
+from tests.support.inprocess import execute_as
 from tests.support.world import MotoWorld, build_moto_world, new_user
 
 WINDOW = 3600
@@ -218,12 +217,7 @@ IMAGE_URLS = "query($id: ID!) { image(id: $id) { url thumbnail { url } variants 
 
 
 def execute(app: App, query: str, viewer: str, **variables: Any) -> dict[str, Any]:
-    schema = create_schema(introspection=True, max_depth=10, max_aliases=15, max_tokens=2000)
-    context = Context(app=app, request_id="req-urls", viewer_id=viewer)
-    result = schema.execute_sync(query, variable_values=variables, context_value=context)
-    assert not result.errors, result.errors
-    assert result.data is not None
-    return result.data
+    return execute_as(app, viewer, query, **variables)
 
 
 def test_renditions_get_signed_cloudfront_urls_originals_stay_on_s3(aws: None) -> None:

@@ -16,11 +16,10 @@ from infra import items
 from infra.records import Image, ImageStatus, Variant
 from infra.settings import Settings
 from resolvers.bootstrap import App, build_app
-from resolvers.context import Context
-from resolvers.schema import create_schema
 from services.imaging import PillowImageProcessor
 from tests.support.clock import FakeClock
 from tests.support.fakes import FakeRepository, FakeStore
+from tests.support.inprocess import execute_as
 
 SECRET = "formats-test-secret-0123456789-abcdef"
 needs_modern = pytest.mark.skipif(
@@ -56,14 +55,9 @@ class World:
             clock=FakeClock(),
             processor=lambda: processor,
         )
-        self.schema = create_schema(introspection=True)
 
     def run(self, viewer: str, query: str, **variables: Any) -> dict[str, Any]:
-        context = Context(app=self.app, request_id="req-1", viewer_id=viewer)
-        result = self.schema.execute_sync(query, variable_values=variables, context_value=context)
-        assert result.errors is None, result.errors
-        assert result.data is not None
-        return result.data
+        return execute_as(self.app, viewer, query, **variables)
 
     def image(self, viewer: str, image_id: str) -> dict[str, Any]:
         data = self.run(viewer, f"query($id: ID!) {{ image(id: $id) {{ {FIELDS} }} }}", id=image_id)

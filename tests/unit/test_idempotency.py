@@ -10,10 +10,9 @@ import pytest
 from moto import mock_aws
 
 from resolvers.bootstrap import App, build_app
-from resolvers.context import Context
-from resolvers.schema import create_schema
 from tests.support.clock import FakeClock
 from tests.support.fakes import FakeRepository, FakeStore
+from tests.support.inprocess import execute_as
 from tests.support.world import MotoWorld, build_moto_world
 
 CREATE = """mutation Create($input: CreateImageUploadInput!) {
@@ -38,19 +37,10 @@ class Api:
     def __init__(self, app: App, clock: FakeClock) -> None:
         self.app = app
         self.clock = clock
-        self.schema = create_schema(
-            introspection=True, max_depth=10, max_aliases=15, max_tokens=2000
-        )
         self.viewer = f"viewer-{uuid.uuid4().hex[:8]}"
 
     def execute(self, document: str, **variables: Any) -> dict[str, Any]:
-        context = Context(app=self.app, request_id="req", viewer_id=self.viewer)
-        result = self.schema.execute_sync(
-            document, variable_values=variables, context_value=context
-        )
-        assert result.errors is None, result.errors
-        assert result.data is not None
-        return result.data
+        return execute_as(self.app, self.viewer, document, **variables)
 
     def create(self, key: str, **fields: Any) -> dict[str, Any]:
         variables = {**FIRST, "idempotencyKey": key, **fields}

@@ -12,12 +12,11 @@ from hypothesis import strategies as st
 
 from infra.settings import Settings
 from resolvers.bootstrap import App, build_app
-from resolvers.context import Context
-from resolvers.schema import create_schema
 from services.errors import MAX_PROBLEMS
 from services.validation import normalize_tag
 from tests.support.clock import FakeClock
 from tests.support.fakes import FakeRepository, FakeStore
+from tests.support.inprocess import execute_as
 
 SECRET = "hygiene-test-secret-0123456789-abcdef"
 CREATE = """mutation Create($input: CreateImageUploadInput!) {
@@ -44,19 +43,10 @@ class Api:
         self.app: App = build_app(
             settings, repository=self.repository, store=FakeStore(), clock=FakeClock()
         )
-        self.schema = create_schema(
-            introspection=True, max_depth=10, max_aliases=15, max_tokens=2000
-        )
         self.viewer = f"viewer-{uuid.uuid4().hex[:8]}"
 
     def execute(self, document: str, **variables: Any) -> dict[str, Any]:
-        context = Context(app=self.app, request_id="req", viewer_id=self.viewer)
-        result = self.schema.execute_sync(
-            document, variable_values=variables, context_value=context
-        )
-        assert result.errors is None, result.errors
-        assert result.data is not None
-        return result.data
+        return execute_as(self.app, self.viewer, document, **variables)
 
     def create(self, **fields: Any) -> dict[str, Any]:
         payload: dict[str, Any] = self.execute(CREATE, input={**VALID, **fields})[
