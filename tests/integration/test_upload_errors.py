@@ -249,13 +249,13 @@ def test_ten_parallel_completes_process_once(api: Api, samples_dir: Path) -> Non
     post_to_s3(created["upload"], data, filename="p.jpg", content_type="image/jpeg")
     image_id = created["image"]["id"]
     runs: list[int] = []
-    original = api.app.uploads._process_claimed  # count real processing runs
+    original = api.app.uploads.processing._process_claimed  # count real processing runs
 
     def counting(claimed: Any) -> Any:
         runs.append(1)
         return original(claimed)
 
-    api.app.uploads._process_claimed = counting  # type: ignore[method-assign]
+    api.app.uploads.processing._process_claimed = counting  # type: ignore[method-assign]
     with ThreadPoolExecutor(max_workers=10) as pool:
         results = list(
             pool.map(lambda _: api.app.uploads.complete_upload("vic", image_id), range(10))
