@@ -24,7 +24,6 @@ from graphql import (
     ExecutionResult as CoreResult,
 )
 from graphql.execution import Executor
-from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -45,6 +44,7 @@ from resolvers.errors import (
     public_error,
     shape_execution_errors,
 )
+from resolvers.executor import awaitable_check, leaf_fields
 
 request_log = logging.getLogger("picgraph.request")
 
@@ -57,6 +57,8 @@ class Engine:
         self.limits = limits
         self.documents = DocumentCache()
         self._executor_class = executor_class
+        self._leaves = leaf_fields(schema)
+        self._is_awaitable = awaitable_check(schema)
 
     def prepared(self, text: str) -> PreparedDocument:
         return self.documents.get(
@@ -171,7 +173,7 @@ class Engine:
                 context,
                 dict(variables or {}),
                 name,
-                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                is_awaitable=self._is_awaitable,  # type: ignore[arg-type]
                 hide_suggestions=not self.limits.introspection,
                 operation_extensions=operation_extensions,
             )
@@ -181,6 +183,7 @@ class Engine:
         if isinstance(executor, list):
             # Request errors: the variables (type, null, missing, unknown input fields).
             return _refused([coded(error, BAD_USER_INPUT) for error in executor])
+        executor.leaves = self._leaves  # type: ignore[attr-defined]
         cost = prepared.shapes[name].cost
         if cost.scaled:
             total = cost.total(executor.variable_values.coerced)

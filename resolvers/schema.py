@@ -19,13 +19,14 @@ from strawberry.types.graphql import OperationType
 
 from resolvers.documents import Limits
 from resolvers.execution import Engine
+from resolvers.executor import PicgraphExecutionContext, attribute_resolver, context_resolver
 from resolvers.mutations.complete_image_upload import complete_image_upload
 from resolvers.mutations.create_image_upload import create_image_upload
 from resolvers.mutations.delete_image import delete_image
 from resolvers.mutations.restore_image import restore_image
 from resolvers.mutations.update_image import update_image
 from resolvers.queries import Query
-from resolvers.types import Image
+from resolvers.types import CONTEXT_RESOLVERS, DIRECT_RESOLVERS, Image
 
 if TYPE_CHECKING:
     from infra.settings import Settings
@@ -57,8 +58,8 @@ class PicgraphSchema(strawberry.Schema):
     """strawberry.Schema whose execute methods run the picgraph pipeline."""
 
     def __init__(self, *, limits: Limits, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        _read_plain_attributes_directly(self._schema)
+        super().__init__(execution_context_class=PicgraphExecutionContext, **kwargs)
+        _install_direct_resolvers(self._schema)
         self.engine = Engine(self._schema, self.execution_context_class, limits)
 
     def execute_sync(
@@ -165,27 +166,33 @@ class PicgraphSchema(strawberry.Schema):
         )
 
 
-def _read_plain_attributes_directly(schema: GraphQLSchema) -> None:
-    """A field without a resolver is `getattr(source, python_name)` (Strawberry's default
-    resolver); Strawberry reaches it through three calls per value, this in one."""
+def _install_direct_resolvers(schema: GraphQLSchema) -> None:
+    """graphql-core resolvers for the fields that need none of Strawberry's per-call work.
+
+    A field without a resolver is `getattr(source, python_name)` (Strawberry reaches it
+    through three calls per value, this in one); the fields in types.py's
+    CONTEXT_RESOLVERS and DIRECT_RESOLVERS take no argument that Strawberry would convert
+    and have no permission classes or field extensions (checked here)."""
     for named in schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
-        for field in named.fields.values():
+        for field_name, field in named.fields.items():
             definition = (field.extensions or {}).get("strawberry-definition")
-            if (
-                getattr(field.resolve, "_is_default", False)
-                and definition is not None
-                and definition.default_resolver is getattr
+            if definition is None:
+                continue
+            key = (named.name, field_name)
+            if key in CONTEXT_RESOLVERS or key in DIRECT_RESOLVERS:
+                if definition.permission_classes or definition.extensions:
+                    raise TypeError(f"{named.name}.{field_name} needs Strawberry's resolver.")
+                field.resolve = (
+                    context_resolver(CONTEXT_RESOLVERS[key])
+                    if key in CONTEXT_RESOLVERS
+                    else DIRECT_RESOLVERS[key]
+                )
+            elif getattr(field.resolve, "_is_default", False) and (
+                definition.default_resolver is getattr
             ):
-                field.resolve = _attribute(definition.python_name)
-
-
-def _attribute(name: str) -> Any:
-    def resolve(source: Any, _info: Any, **_arguments: Any) -> Any:
-        return getattr(source, name)
-
-    return resolve
+                field.resolve = attribute_resolver(definition.python_name)
 
 
 @cache

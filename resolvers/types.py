@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import strawberry
 
@@ -76,8 +77,7 @@ class ImageVariant:
         )
     )
     def url(self, info: strawberry.Info[Context, None]) -> str:
-        # Signed here, only when a query selects `url`.
-        return info.context.app.reader.variant_url(self.model)
+        return _variant_url(self, info.context)
 
 
 @strawberry.type(
@@ -176,8 +176,7 @@ class Image(Node):
         )
     )
     def url(self, info: strawberry.Info[Context, None]) -> str | None:
-        context = info.context
-        return context.app.reader.original_url(context.viewer_id or "", self.model)
+        return _original_url(self, info.context)
 
     @strawberry.field(description="Smallest variant; null unless READY.")
     def thumbnail(
@@ -185,9 +184,7 @@ class Image(Node):
         info: strawberry.Info[Context, None],
         format: FormatArgument = ImageFormat.JPEG,
     ) -> ImageVariant | None:
-        # No URL is signed here: ImageVariant.url signs only when a query selects it.
-        variants = self.variants(info, format)
-        return variants[0] if variants else None
+        return _thumbnail(self, info, format)
 
     @strawberry.field(
         description=(
@@ -200,10 +197,58 @@ class Image(Node):
         info: strawberry.Info[Context, None],
         format: FormatArgument = ImageFormat.JPEG,
     ) -> list[ImageVariant]:
-        return [
-            ImageVariant.from_model(variant)
-            for variant in info.context.app.reader.variants(self.model, format.name)
-        ]
+        return _variants(self, info, format)
+
+
+class WithContext(Protocol):
+    """strawberry.Info or graphql-core's resolve info: all these resolvers read."""
+
+    @property
+    def context(self) -> Context: ...
+
+
+# The resolvers of the fields above, without Strawberry's per-call wrapping (which
+# converts arguments and builds a strawberry.Info for fields that need neither): the
+# schema installs these as graphql-core resolvers (resolvers/schema.py). A URL is
+# signed only when a query selects it.
+def _original_url(image: Image, context: Context) -> str | None:
+    return context.app.reader.original_url(context.viewer_id or "", image.model)
+
+
+def _variant_url(variant: ImageVariant, context: Context) -> str:
+    return context.app.reader.variant_url(variant.model)
+
+
+def _variants(image: Image, info: WithContext, format: object) -> list[ImageVariant]:
+    # graphql-core passes the enum's value ("JPEG"), Strawberry the member.
+    name = ImageFormat(format).name
+    return [
+        ImageVariant.from_model(variant)
+        for variant in info.context.app.reader.variants(image.model, name)
+    ]
+
+
+def _thumbnail(
+    image: Image,
+    info: WithContext,
+    format: object = ImageFormat.JPEG,
+) -> ImageVariant | None:
+    variants = _variants(image, info, format)
+    return variants[0] if variants else None
+
+
+# (type, field) -> a resolver of (source, context), for leaf fields.
+CONTEXT_RESOLVERS: dict[tuple[str, str], Callable[[Any, Context], Any]] = {
+    ("Image", "url"): _original_url,
+    ("ImageVariant", "url"): _variant_url,
+}
+# (type, field) -> a graphql-core resolver of (source, info, **arguments).
+DIRECT_RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
+    ("Image", "thumbnail"): _thumbnail,
+    ("Image", "variants"): lambda image, info, format=ImageFormat.JPEG: _variants(
+        image, info, format
+    ),
+}
 
 
 def _aspect_ratio(image: ImageModel) -> float | None:

@@ -1,0 +1,168 @@
+"""graphql-core's executor, with fewer calls for the fields a page is made of.
+
+Most fields of a page are a plain attribute of a leaf type (`Image.title`, `createdAt`).
+graphql-core runs each through the same path as any field: it builds the resolve info,
+calls the resolver, checks twice whether the result is awaitable and walks
+complete_value's type tests. `LeafAttribute.complete` does that work in one call, with
+graphql-core's own semantics and messages (null checks, coercion, error location). The
+table of such fields is built once per schema from the field definitions alone, so it
+cannot depend on (or leak between) documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from inspect import CO_ITERABLE_COROUTINE
+from types import CoroutineType, GeneratorType
+from typing import Any
+
+from graphql import (
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    is_leaf_type,
+)
+from graphql.execution.executor import Executor
+from graphql.pyutils import Path, Undefined
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+ATTRIBUTE_MARK = "picgraph_attribute"
+READ_MARK = "picgraph_read"
+ContextRead = Callable[[Any, Any], Any]
+
+
+def attribute_resolver(name: str) -> Callable[..., Any]:
+    """Strawberry's default resolver (`getattr(source, python_name)`) in one call."""
+
+    def resolve(source: Any, _info: Any, **_arguments: Any) -> Any:
+        return getattr(source, name)
+
+    setattr(resolve, ATTRIBUTE_MARK, name)
+    return resolve
+
+
+def context_resolver(read: ContextRead) -> Callable[..., Any]:
+    """A resolver of an argument-less field that needs only the source and the context."""
+
+    def resolve(source: Any, info: Any, **_arguments: Any) -> Any:
+        return read(source, info.context)
+
+    setattr(resolve, READ_MARK, read)
+    return resolve
+
+
+@dataclass(frozen=True, slots=True)
+class LeafField:
+    """A field of a leaf type (or its non-null) that `attribute_resolver` or
+    `context_resolver` resolves: completed as graphql-core's complete_value would, without
+    building the resolve info."""
+
+    attribute: str | None
+    read: ContextRead | None
+    return_type: GraphQLOutputType
+    leaf: GraphQLLeafType
+    null_message: str | None  # set for a non-null field
+
+    def complete(self, source: Any, context: Any) -> Any:
+        if self.attribute is not None:
+            result = getattr(source, self.attribute)
+        else:
+            result = self.read(source, context)  # type: ignore[misc]
+        if isinstance(result, Exception):
+            raise result
+        if result is None or result is Undefined:
+            if self.null_message is not None:
+                raise TypeError(self.null_message)
+            return None
+        coerced = self.leaf.coerce_output_value(result)
+        if coerced is None or coerced is Undefined:
+            # graphql-core raises its own message for this.
+            return Executor.complete_leaf_value(self.leaf, result)
+        return coerced
+
+
+LeafTable = Mapping[GraphQLObjectType, Mapping[str, LeafField]]
+
+
+def leaf_fields(schema: GraphQLSchema) -> LeafTable:
+    table: dict[GraphQLObjectType, dict[str, LeafField]] = {}
+    for named in schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for field_name, field in named.fields.items():
+            attribute = getattr(field.resolve, ATTRIBUTE_MARK, None)
+            read = None if field.args else getattr(field.resolve, READ_MARK, None)
+            non_null = isinstance(field.type, GraphQLNonNull)
+            leaf = field.type.of_type if non_null else field.type
+            if (attribute is None and read is None) or not is_leaf_type(leaf):
+                continue
+            message = f"Cannot return null for non-nullable field {named.name}.{field_name}."
+            table.setdefault(named, {})[field_name] = LeafField(
+                attribute, read, field.type, leaf, message if non_null else None
+            )
+    return table
+
+
+class PicgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context; the fields in `leaves` take `LeafField.complete`."""
+
+    leaves: LeafTable = {}
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        fields = self.leaves.get(parent_type)
+        if fields is not None and self.middleware_manager is None:
+            leaf = fields.get(field_details_list[0].node.name.value)
+            if leaf is not None:
+                try:
+                    return leaf.complete(source, self.context_value)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, leaf.return_type, field_details_list, path)
+                    return None
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+
+def sync_types(schema: GraphQLSchema) -> frozenset[type]:
+    """The Python classes of the schema's object types: never awaitable."""
+    classes = set()
+    for named in schema.type_map.values():
+        definition = (named.extensions or {}).get("strawberry-definition")
+        origin = getattr(definition, "origin", None)
+        if isinstance(origin, type) and not hasattr(origin, "__await__"):
+            classes.add(origin)
+    return frozenset(classes)
+
+
+_PRIMITIVES: frozenset[type] = frozenset(
+    {type(None), bool, int, float, str, bytes, bytearray, list, tuple, dict, set, frozenset}
+)
+
+
+def awaitable_check(schema: GraphQLSchema) -> Callable[[Any], bool]:
+    """graphql-core's is_awaitable, answering at once for the types a result is made of."""
+    never = _PRIMITIVES | sync_types(schema)
+
+    def is_awaitable(value: Any) -> bool:
+        if type(value) in never:
+            return False
+        return (
+            isinstance(value, CoroutineType)
+            or (
+                isinstance(value, GeneratorType)
+                and bool(value.gi_code.co_flags & CO_ITERABLE_COROUTINE)
+            )
+            or hasattr(value, "__await__")
+        )
+
+    return is_awaitable
