@@ -26,7 +26,7 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.execution.executor import Executor
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 ATTRIBUTE_MARK = "picgraph_attribute"
@@ -107,30 +107,72 @@ def leaf_fields(schema: GraphQLSchema) -> LeafTable:
 
 
 class PicgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's execution context; the fields in `leaves` take `LeafField.complete`."""
+    """Strawberry's execution context; the fields in `leaves` take `LeafField.complete`.
+
+    execute_fields is graphql-core's, except that a leaf field is completed in place (its
+    Path is built only for an error) and its coerced value is never awaitable."""
 
     leaves: LeafTable = {}
 
-    def execute_field(
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: Any,
-        path: Path,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        fields = self.leaves.get(parent_type)
-        if fields is not None and self.middleware_manager is None:
-            leaf = fields.get(field_details_list[0].node.name.value)
-            if leaf is not None:
-                try:
-                    return leaf.complete(source, self.context_value)
-                except Exception as raw_error:
-                    self.handle_field_error(raw_error, leaf.return_type, field_details_list, path)
-                    return None
-        return super().execute_field(
-            parent_type, source, field_details_list, path, position_context
-        )
+        leaves = self.leaves.get(parent_type)
+        if leaves is None or self.middleware_manager is not None:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        context = self.context_value
+        awaitable_fields: list[str] = []
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                leaf = leaves.get(field_details_list[0].node.name.value)
+                if leaf is not None:
+                    try:
+                        results[response_name] = leaf.complete(source_value, context)
+                    except Exception as raw_error:
+                        field_path = Path(path, response_name, parent_type.name)
+                        self.handle_field_error(
+                            raw_error, leaf.return_type, field_details_list, field_path
+                        )
+                        results[response_name] = None
+                    continue
+                result = self.execute_field(
+                    parent_type,
+                    source_value,
+                    field_details_list,
+                    Path(path, response_name, parent_type.name),
+                    position_context,
+                )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[name] for name in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return _awaited(results, awaitable_fields)
+
+
+async def _awaited(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+    """graphql-core's execute_fields ending for fields whose results are awaitable."""
+    if len(awaitable_fields) == 1:
+        name = awaitable_fields[0]
+        results[name] = await results[name]
+    else:
+        awaited = await gather_with_cancel(*(results[name] for name in awaitable_fields))
+        results.update(zip(awaitable_fields, awaited, strict=True))
+    return results
 
 
 def sync_types(schema: GraphQLSchema) -> frozenset[type]:
