@@ -19,6 +19,7 @@ from typing import Any
 
 from graphql import (
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -54,17 +55,24 @@ def context_resolver(read: ContextRead) -> Callable[..., Any]:
     return resolve
 
 
+class UnusualListError(Exception):
+    """A list value the shortcut leaves to graphql-core (not a list or tuple, or an item
+    that does not coerce to a value): graphql-core resolves the field again, which for a
+    plain attribute reads the same value."""
+
+
 @dataclass(frozen=True, slots=True)
 class LeafField:
-    """A field of a leaf type (or its non-null) that `attribute_resolver` or
-    `context_resolver` resolves: completed as graphql-core's complete_value would, without
-    building the resolve info."""
+    """A field of a leaf type, or a list of one (each maybe non-null), that
+    `attribute_resolver` or `context_resolver` resolves: completed as graphql-core's
+    complete_value would, without building the resolve info."""
 
     attribute: str | None
     read: ContextRead | None
     return_type: GraphQLOutputType
-    leaf: GraphQLLeafType
+    leaf: GraphQLLeafType  # the item type of a list
     null_message: str | None  # set for a non-null field
+    listed: bool = False
 
     def complete(self, source: Any, context: Any) -> Any:
         if self.attribute is not None:
@@ -77,11 +85,30 @@ class LeafField:
             if self.null_message is not None:
                 raise TypeError(self.null_message)
             return None
+        if self.listed:
+            return self._complete_items(result)
         coerced = self.leaf.coerce_output_value(result)
         if coerced is None or coerced is Undefined:
             # graphql-core raises its own message for this.
             return Executor.complete_leaf_value(self.leaf, result)
         return coerced
+
+    def _complete_items(self, result: Any) -> list[Any]:
+        if type(result) is not list and type(result) is not tuple:
+            raise UnusualListError
+        coerce = self.leaf.coerce_output_value
+        completed = []
+        for item in result:
+            if item is None or item is Undefined or isinstance(item, Exception):
+                raise UnusualListError
+            try:
+                value = coerce(item)
+            except Exception:
+                raise UnusualListError from None
+            if value is None or value is Undefined:
+                raise UnusualListError
+            completed.append(value)
+        return completed
 
 
 LeafTable = Mapping[GraphQLObjectType, Mapping[str, LeafField]]
@@ -96,14 +123,21 @@ def leaf_fields(schema: GraphQLSchema) -> LeafTable:
             attribute = getattr(field.resolve, ATTRIBUTE_MARK, None)
             read = None if field.args else getattr(field.resolve, READ_MARK, None)
             non_null = isinstance(field.type, GraphQLNonNull)
-            leaf = field.type.of_type if non_null else field.type
+            leaf = _nullable(field.type)
+            listed = isinstance(leaf, GraphQLList) and attribute is not None
+            if listed:
+                leaf = _nullable(leaf.of_type)
             if (attribute is None and read is None) or not is_leaf_type(leaf):
                 continue
             message = f"Cannot return null for non-nullable field {named.name}.{field_name}."
             table.setdefault(named, {})[field_name] = LeafField(
-                attribute, read, field.type, leaf, message if non_null else None
+                attribute, read, field.type, leaf, message if non_null else None, listed
             )
     return table
+
+
+def _nullable(output: Any) -> Any:
+    return output.of_type if isinstance(output, GraphQLNonNull) else output
 
 
 class PicgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -134,16 +168,20 @@ class PicgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             for response_name, field_details_list in grouped_field_set.items():
                 leaf = leaves.get(field_details_list[0].node.name.value)
-                if leaf is not None:
+                if leaf is not None and not (leaf.listed and _directed(field_details_list)):
                     try:
                         results[response_name] = leaf.complete(source_value, context)
+                    except UnusualListError:
+                        pass  # graphql-core's execute_field below
                     except Exception as raw_error:
                         field_path = Path(path, response_name, parent_type.name)
                         self.handle_field_error(
                             raw_error, leaf.return_type, field_details_list, field_path
                         )
                         results[response_name] = None
-                    continue
+                        continue
+                    else:
+                        continue
                 result = self.execute_field(
                     parent_type,
                     source_value,
@@ -162,6 +200,11 @@ class PicgraphExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return _awaited(results, awaitable_fields)
+
+
+def _directed(field_details_list: Any) -> bool:
+    """Directives (@stream) on a list field: graphql-core's path handles them."""
+    return any(details.node.directives for details in field_details_list)
 
 
 async def _awaited(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:

@@ -233,8 +233,8 @@ def _thumbnail(
     info: WithContext,
     format: object = ImageFormat.JPEG,
 ) -> ImageVariant | None:
-    variants = _variants(image, info, format)
-    return variants[0] if variants else None
+    variants = info.context.app.reader.variants(image.model, ImageFormat(format).name)
+    return ImageVariant.from_model(variants[0]) if variants else None
 
 
 # (type, field) -> a resolver of (source, context), for leaf fields.

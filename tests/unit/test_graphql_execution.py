@@ -46,25 +46,34 @@ class Exploding:
 
 
 GOOD = Item(name="ok", count=3, when=datetime(2026, 1, 2, tzinfo=UTC), colour=Colour.BLUE, tags=[])
-BROKEN: list[Any] = [
-    GOOD,
-    Item(name=None, count=1, when=GOOD.when, colour=None, tags=["x"]),  # type: ignore[arg-type]
-    Item(name="n", count="many", when=GOOD.when, colour=None, tags=[]),  # type: ignore[arg-type]
-    Item(name="n", count=1, when="not a date", colour=None, tags=[]),  # type: ignore[arg-type]
-    Item(name="n", count=1, when=GOOD.when, colour="green", tags=[]),  # type: ignore[arg-type]
-    Exploding(),
-]
+
+
+def broken() -> list[Any]:
+    """Fresh each time: one of them holds a generator."""
+    return [
+        GOOD,
+        Item(name=None, count=1, when=GOOD.when, colour=None, tags=["x"]),  # type: ignore[arg-type]
+        Item(name="n", count="many", when=GOOD.when, colour=None, tags=[]),  # type: ignore[arg-type]
+        Item(name="n", count=1, when="not a date", colour=None, tags=[]),  # type: ignore[arg-type]
+        Item(name="n", count=1, when=GOOD.when, colour="green", tags=[]),  # type: ignore[arg-type]
+        Exploding(),
+        Item(name="n", count=1, when=GOOD.when, colour=None, tags=["a", None]),  # type: ignore[list-item]
+        Item(name="n", count=1, when=GOOD.when, colour=None, tags="abc"),  # type: ignore[arg-type]
+        Item(name="n", count=1, when=GOOD.when, colour=None, tags=(t for t in "gh")),  # type: ignore[arg-type]
+        Item(name="n", count=1, when=GOOD.when, colour=None, tags=[1, object()]),  # type: ignore[list-item]
+        Item(name="n", count=1, when=GOOD.when, colour=None, tags=("t", 2, True)),  # type: ignore[arg-type]
+    ]
 
 
 @strawberry.type
 class Query:
     @strawberry.field
     def items(self) -> list[Item | None]:
-        return BROKEN
+        return broken()
 
     @strawberry.field
     def strict(self) -> list[Item]:
-        return BROKEN[:2]
+        return broken()[:2]
 
     @strawberry.field
     async def later(self) -> Item:
@@ -101,7 +110,7 @@ def same_as_graphql_core(document: str) -> ExecutionResult:
 
 def test_the_shortcut_covers_plain_leaf_attributes_only() -> None:
     item = SCHEMA.get_type("Item")
-    assert set(Fast.leaves[item]) == {"name", "count", "when", "colour"}  # type: ignore[index]
+    assert set(Fast.leaves[item]) == {"name", "count", "when", "colour", "tags"}  # type: ignore[index]
     assert SCHEMA.get_type("Query") not in Fast.leaves
 
 
@@ -126,8 +135,13 @@ def test_broken_values_give_graphql_cores_nulls_and_errors() -> None:
         ["items", 3, "when"],
         ["items", 4, "colour"],
         ["items", 5, "name"],
+        ["items", 6, "tags", 1],
+        ["items", 7, "tags"],
+        ["items", 9, "tags", 1],
     ]
     assert result.errors[0].message == "Cannot return null for non-nullable field Item.name."
+    assert result.data["items"][8]["tags"] == ["g", "h"]  # any iterable, as graphql-core
+    assert result.data["items"][10]["tags"] == ["t", "2", "true"]
 
 
 def test_a_null_in_a_non_null_list_propagates_like_graphql_core() -> None:
