@@ -1,20 +1,30 @@
 """The executor's shortcut for leaf fields (resolvers/executor.py) answers exactly what
-graphql-core's own executor answers: data, nulls, error messages, paths and locations."""
+graphql-core's own executor answers: data, nulls, error messages, paths and locations; and
+the real schema, with its direct resolvers, answers what Strawberry's own resolvers do."""
 
 from __future__ import annotations
 
 import asyncio
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import strawberry
 from graphql import ExecutionResult, parse
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from infra.settings import Settings
+from resolvers.bootstrap import build_app
+from resolvers.context import Context
 from resolvers.documents import Limits
 from resolvers.executor import PicgraphExecutionContext, leaf_fields
-from resolvers.schema import PicgraphSchema
+from resolvers.queries import Query as RealQuery
+from resolvers.schema import Mutation, PicgraphSchema, schema_for
+from resolvers.types import Image
+from services.models import CameraMetadata, ImagePage, ImageQuery, ImageStatus, Position, Variant
+from services.models import Image as ImageModel
+from tests.support.clock import FakeClock
+from tests.support.fakes import FakeRepository, FakeStore
 
 
 @strawberry.enum
@@ -163,3 +173,83 @@ def test_async_fields_next_to_leaves_are_awaited() -> None:
     assert result.data == {"later": {"name": "ok", "count": 3}, "laterToo": "done"}
     single = same_as_graphql_core("{ later { name } }")
     assert single.data == {"later": {"name": "ok"}}
+
+
+class ListedRepository(FakeRepository):
+    """The fakes, plus a page: every image, newest first."""
+
+    def list_page(
+        self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
+    ) -> ImagePage:
+        del query, after, backwards
+        ordered = sorted(self.images.values(), key=lambda image: image.created_at, reverse=True)
+        return ImagePage(tuple(ordered[:limit]), len(ordered) > limit, None)
+
+
+def stored_image(number: int, status: ImageStatus) -> ImageModel:
+    created = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=number)
+    image_id = f"00000000-0000-4000-8000-{number:012d}"
+    variants = tuple(
+        Variant(name, width, width * 3 // 4, content, 1000 + width, f"t/{image_id}/{name}", fmt)
+        for fmt, content in (("JPEG", "image/jpeg"), ("WEBP", "image/webp"))
+        for name, width in (("thumbnail", 320), ("medium", 640), ("feed", 1080))
+    )
+    ready = status is ImageStatus.READY
+    return ImageModel(
+        id=image_id,
+        owner_id="owner-1",
+        filename=f"photo-{number}.jpg",
+        content_type="image/jpeg",
+        declared_size=2_000_000,
+        created_at=created,
+        updated_at=created,
+        status=status,
+        version=3,
+        title=None if number % 2 else f"Photo {number}",
+        tags=("beach", "summer") if number % 3 else (),
+        size_bytes=2_000_000 if ready else None,
+        width=4000 if ready else None,
+        height=3000 if ready else None,
+        original_key=f"images/{image_id}.jpg",
+        variants=variants if ready else (),
+        metadata=CameraMetadata("Canon", None, created) if number % 2 else None,
+        placeholder="HBkSHYSIeHiPiHh8eJd4eTN0EEQG" if ready else None,
+        dominant_color="#1e5aa0" if ready else None,
+    )
+
+
+REAL_FIELDS = """
+  id ownerId title description tags status filename contentType sizeBytes width height
+  checksumSha256 createdAt updatedAt deletedAt url aspectRatio placeholder dominantColor
+  metadata { cameraMake cameraModel takenAt }
+  thumbnail { name width height contentType sizeBytes url }
+  webpThumbnail: thumbnail(format: WEBP) { contentType url }
+  avifThumbnail: thumbnail(format: AVIF) { contentType }
+  variants { name width url }
+  webp: variants(format: WEBP) { name contentType url }
+"""
+
+
+def test_the_real_schema_answers_as_strawberrys_own_resolvers_do() -> None:
+    # GIVEN ready and pending images
+    repository = ListedRepository()
+    for number in range(6):
+        image = stored_image(number, ImageStatus.READY if number % 4 else ImageStatus.PROCESSING)
+        repository.images[image.id] = image
+    settings = Settings.from_env({"PICGRAPH_JWT_SECRET": "execution-test-secret-0123456789-ab"})
+    app = build_app(settings, repository=repository, store=FakeStore(), clock=FakeClock())
+    stock = strawberry.Schema(query=RealQuery, mutation=Mutation, types=[Image])
+    ours = schema_for(settings)
+    page = "{ images(first: 5) { edges { cursor node { %s } } pageInfo { hasNextPage } } }"
+    one = "query($id: ID!) { image(id: $id) { %s } node(id: $id) { id ... on Image { tags } } }"
+    variables = {"id": stored_image(1, ImageStatus.READY).id}
+    documents = [page.replace("%s", REAL_FIELDS), one.replace("%s", REAL_FIELDS)]
+    for document in documents:
+        for viewer in ("owner-1", "someone-else"):
+            context = Context(app=app, request_id="req-execution", viewer_id=viewer)
+            # WHEN the same document runs through picgraph's schema and a stock one
+            theirs = stock.execute_sync(document, variables, context_value=context)
+            mine = ours.execute_sync(document, variables, context_value=context)
+            # THEN the same data, nothing refused
+            assert theirs.errors is None
+            assert mine.data == theirs.data
