@@ -1,13 +1,14 @@
 """graphql-core's executor, with fewer calls for the fields a page is made of.
 
-Most fields of a page are a plain attribute of a leaf type (`Image.title`, `createdAt`).
-graphql-core runs each through the same path as any field: it builds the resolve info,
-calls the resolver, checks twice whether the result is awaitable and walks
-complete_value's type tests. `LeafAttribute.complete` does that work in one call, with
-graphql-core's own semantics and messages (null checks, coercion, error location). The
-table of such fields is built once per schema from the field definitions alone, so it
-cannot depend on (or leak between) documents.
-"""
+Most fields of a page are a plain attribute of a leaf type (`Image.title`, `createdAt`,
+`tags`) or a URL read from the context. graphql-core runs each through the same path as
+any field: a Path, the resolve info, the resolver, two awaitable checks and
+complete_value's type tests (Strawberry's enums then walk their values). `LeafField`
+does that work in one call, with graphql-core's own semantics and messages (null checks,
+coercion, error paths); anything unusual is left to graphql-core. The table of such
+fields is built once per schema from the field definitions alone: it cannot depend on,
+or leak between, documents (tests/unit/test_graphql_execution.py compares both
+executors)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,9 @@ class LeafField:
     leaf: GraphQLLeafType  # the item type of a list
     null_message: str | None  # set for a non-null field
     listed: bool = False
+    # A Strawberry enum: its Python class, and each member's GraphQL name.
+    enum_class: type | None = None
+    enum_names: Mapping[Any, str] | None = None
 
     def complete(self, source: Any, context: Any) -> Any:
         if self.attribute is not None:
@@ -87,6 +91,10 @@ class LeafField:
             return None
         if self.listed:
             return self._complete_items(result)
+        if type(result) is self.enum_class:
+            name = self.enum_names.get(result)  # type: ignore[union-attr]
+            if name is not None:
+                return name
         coerced = self.leaf.coerce_output_value(result)
         if coerced is None or coerced is Undefined:
             # graphql-core raises its own message for this.
@@ -130,10 +138,30 @@ def leaf_fields(schema: GraphQLSchema) -> LeafTable:
             if (attribute is None and read is None) or not is_leaf_type(leaf):
                 continue
             message = f"Cannot return null for non-nullable field {named.name}.{field_name}."
+            enum_class = getattr(leaf, "wrapped_cls", None) if not listed else None
             table.setdefault(named, {})[field_name] = LeafField(
-                attribute, read, field.type, leaf, message if non_null else None, listed
+                attribute,
+                read,
+                field.type,
+                leaf,
+                message if non_null else None,
+                listed,
+                enum_class,
+                None if enum_class is None else _enum_names(leaf, enum_class),
             )
     return table
+
+
+def _enum_names(enum_type: Any, enum_class: type) -> dict[Any, str]:
+    """What Strawberry's enum coerce_output_value answers for each member, by one lookup
+    instead of a walk over the values."""
+    names: dict[Any, str] = {}
+    for member in enum_class:  # type: ignore[attr-defined]
+        for name, value in enum_type.values.items():
+            if member.value == value.value:
+                names[member] = name
+                break
+    return names
 
 
 def _nullable(output: Any) -> Any:
