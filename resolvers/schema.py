@@ -170,9 +170,10 @@ def _install_direct_resolvers(schema: GraphQLSchema) -> None:
     """graphql-core resolvers for the fields that need none of Strawberry's per-call work.
 
     A field without a resolver is `getattr(source, python_name)` (Strawberry reaches it
-    through three calls per value, this in one); the fields in types.py's
-    CONTEXT_RESOLVERS and DIRECT_RESOLVERS take no argument that Strawberry would convert
-    and have no permission classes or field extensions (checked here)."""
+    through three calls per value, this in one). The fields in types.py's
+    CONTEXT_RESOLVERS and DIRECT_RESOLVERS convert their own arguments (an enum's value)
+    and have no permission classes or field extensions (checked here), so Strawberry's
+    wrapper around each call (argument conversion, a strawberry.Info) buys them nothing."""
     for named in schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue

@@ -219,19 +219,16 @@ def _variant_url(variant: ImageVariant, context: Context) -> str:
     return context.app.reader.variant_url(variant.model)
 
 
-def _variants(image: Image, info: WithContext, format: object) -> list[ImageVariant]:
+def _variants(
+    image: Image, info: WithContext, format: object = ImageFormat.JPEG
+) -> list[ImageVariant]:
     # graphql-core passes the enum's value ("JPEG"), Strawberry the member.
-    name = ImageFormat(format).name
-    return [
-        ImageVariant.from_model(variant)
-        for variant in info.context.app.reader.variants(image.model, name)
-    ]
+    variants = info.context.app.reader.variants(image.model, ImageFormat(format).name)
+    return [ImageVariant.from_model(variant) for variant in variants]
 
 
 def _thumbnail(
-    image: Image,
-    info: WithContext,
-    format: object = ImageFormat.JPEG,
+    image: Image, info: WithContext, format: object = ImageFormat.JPEG
 ) -> ImageVariant | None:
     variants = info.context.app.reader.variants(image.model, ImageFormat(format).name)
     return ImageVariant.from_model(variants[0]) if variants else None
@@ -245,9 +242,7 @@ CONTEXT_RESOLVERS: dict[tuple[str, str], Callable[[Any, Context], Any]] = {
 # (type, field) -> a graphql-core resolver of (source, info, **arguments).
 DIRECT_RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("Image", "thumbnail"): _thumbnail,
-    ("Image", "variants"): lambda image, info, format=ImageFormat.JPEG: _variants(
-        image, info, format
-    ),
+    ("Image", "variants"): _variants,
 }
 
 
