@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -40,6 +41,8 @@ class DynamoImageRepository:
         self._client = client
         self._session = session
         self._first_bucket_seen: str | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @property
     def client(self) -> DynamoDBClient:
@@ -217,10 +220,19 @@ class DynamoImageRepository:
         if len(partitions) == 1:
             found = read(partitions[0])
         else:
-            with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_QUERIES, len(partitions))) as pool:
-                found = [item for shard in pool.map(read, partitions) for item in shard]
+            found = [item for shard in self._fan_out().map(read, partitions) for item in shard]
             found.sort(key=lambda item: str(item["GSI3SK"]["S"]))
         return [items.from_item(item) for item in found[:limit]]
+
+    def _fan_out(self) -> ThreadPoolExecutor:
+        """One pool per repository, started on first use: a cleanup run's every batch (and
+        every warm invocation) reuses its threads instead of starting 16 new ones."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=MAX_PARALLEL_QUERIES, thread_name_prefix="picgraph-shards"
+                )
+            return self._pool
 
     def _transact(self, writes: list[Any]) -> None:
         self.client.transact_write_items(TransactItems=writes)

@@ -100,9 +100,29 @@ def cleanup_partition(status: ImageStatus, shard: int = 0) -> str:
     return sharded(f"CLEANUP#{status.value}", shard)
 
 
-def cleanup_partitions(status: ImageStatus, shards: int) -> list[str]:
+# Per status, the share of PICGRAPH_CLEANUP_SHARDS its partitions get: a cleanup read
+# pays one Query per shard, so a status gets only the shards its write rate needs (at
+# 10,000 uploads/s, scripts/bench_scale.py: PENDING_UPLOAD ~20,000 and PROCESSING ~18,000
+# WCU/s, DELETED ~2,000, REJECTED ~100; the goal is <= 500 per key). Rounded up, so that
+# raising the setting never lowers any status's count (see shard_of).
+CLEANUP_SHARD_DIVISORS: dict[ImageStatus, int] = {
+    ImageStatus.PENDING_UPLOAD: 1,
+    ImageStatus.PROCESSING: 1,
+    ImageStatus.DELETED: 8,
+    ImageStatus.REJECTED: 64,
+}
+
+
+def cleanup_shard_count(status: ImageStatus, cleanup_shards: int) -> int:
+    """How many write shards `status` has when PICGRAPH_CLEANUP_SHARDS is `cleanup_shards`."""
+    divisor = CLEANUP_SHARD_DIVISORS.get(status, 1)
+    return max(1, -(-cleanup_shards // divisor))
+
+
+def cleanup_partitions(status: ImageStatus, cleanup_shards: int) -> list[str]:
     """Every shard of a cleanup status: what a cleanup read fans out over."""
-    return [cleanup_partition(status, shard) for shard in range(max(1, shards))]
+    count = cleanup_shard_count(status, cleanup_shards)
+    return [cleanup_partition(status, shard) for shard in range(count)]
 
 
 def timeline_sort_key(created_at: datetime, image_id: str) -> str:
@@ -133,12 +153,14 @@ def cleanup_index_key(image: Image, *, cleanup_shards: int = 1) -> dict[str, str
 
     Every upload enters CLEANUP#PENDING_UPLOAD and moves through CLEANUP#PROCESSING,
     so those partitions take a put and a delete per upload: they are write-sharded
-    (`cleanup_shards`, PICGRAPH_CLEANUP_SHARDS) by a hash of the image id.
+    (`cleanup_shards`, PICGRAPH_CLEANUP_SHARDS) by a hash of the image id; the colder
+    statuses get fewer shards (cleanup_shard_count).
     """
     due = image.cleanup_due_at
     assert due is not None
+    shards = cleanup_shard_count(image.status, cleanup_shards)
     return {
-        "GSI3PK": cleanup_partition(image.status, shard_of(image.id, cleanup_shards)),
+        "GSI3PK": cleanup_partition(image.status, shard_of(image.id, shards)),
         "GSI3SK": f"{format_instant(due)}#{image.id}",
     }
 

@@ -132,3 +132,45 @@ def test_simulation_meets_the_hot_key_goal_for_the_cleanup_index(tmp_path: Path)
         sharded_figure.split()[1].replace(",", "")
     )
     assert "sharded" in result.stdout
+
+
+def test_each_status_gets_the_shards_its_write_rate_needs_and_raising_never_lowers_one() -> None:
+    # GIVEN the default PICGRAPH_CLEANUP_SHARDS WHEN counting shards per status THEN the
+    # upload path keeps them all, DELETED an eighth, REJECTED (~100 WCU/s at peak) one
+    assert keys.cleanup_shard_count(ImageStatus.PENDING_UPLOAD, 64) == 64
+    assert keys.cleanup_shard_count(ImageStatus.PROCESSING, 64) == 64
+    assert keys.cleanup_shard_count(ImageStatus.DELETED, 64) == 8
+    assert keys.cleanup_shard_count(ImageStatus.REJECTED, 64) == 1
+    assert sum(len(keys.cleanup_partitions(status, 64)) for status in keys.CLEANUP_STATUSES) == 137
+    # AND raising the setting never lowers a status's count (entries stay where reads look)
+    for status in keys.CLEANUP_STATUSES:
+        counts = [keys.cleanup_shard_count(status, shards) for shards in range(1, 1025)]
+        assert counts == sorted(counts)
+        assert counts[0] == 1
+
+
+def test_a_cold_status_is_written_and_read_over_its_own_shard_count() -> None:
+    # GIVEN 40 deleted images in a repository with 64 cleanup shards
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        table_name = f"picgraph-{uuid.uuid4().hex[:12]}"
+        create_table(client, table_name)
+        repository = DynamoImageRepository(table_name, client=client, cleanup_shards=64)
+        deleted = [
+            seed_image(repository, "owner", T0 + timedelta(minutes=m), status=ImageStatus.DELETED)
+            for m in range(40)
+        ]
+        partitions = {
+            client.get_item(TableName=table_name, Key=items.serialize(keys.image_key(image.id)))[
+                "Item"
+            ]["GSI3PK"]["S"]
+            for image in deleted
+        }
+        recorder = CallRecorder().attach(client)
+        # WHEN the cleanup reads DELETED
+        due = repository.due_for_cleanup(ImageStatus.DELETED, T0 + timedelta(days=400), limit=50)
+    # THEN the entries sit in its 8 shards, one Query per shard finds every one in order
+    assert partitions <= set(keys.cleanup_partitions(ImageStatus.DELETED, 64))
+    assert len(partitions) > 1
+    assert recorder.count("Query") == 8
+    assert sorted(image.id for image in due) == sorted(image.id for image in deleted)
