@@ -57,7 +57,10 @@ logger = logging.getLogger("picgraph.cleanup")
 DEFAULT_GRACE = timedelta(minutes=5)
 """How long after cleanup_after an image is purged (separates purge from a late restore)."""
 
-_ORDER = (
+DEFAULT_BATCH_SIZE = 25
+"""Index entries one Query (per shard) returns, and images handled between two reads."""
+
+STATUS_ORDER = (
     ImageStatus.DELETED,
     ImageStatus.REJECTED,
     ImageStatus.PENDING_UPLOAD,
@@ -120,7 +123,7 @@ class CleanupService:
         repository: ImageRepository,
         store: ObjectStore,
         clock: Clock,
-        batch_size: int = 25,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         time_budget_seconds: float = 50.0,
         grace: timedelta = DEFAULT_GRACE,
         monotonic: Callable[[], float] = time.monotonic,
@@ -150,7 +153,7 @@ class CleanupService:
             due_before=self._clock.now() - self._grace,
             deadline=started + budget,
         )
-        active = list(_ORDER)  # round robin: a backlog of one kind starves no other
+        active = list(STATUS_ORDER)  # round robin: a backlog of one kind starves no other
         try:
             while active and not run.out_of_time:
                 for status in list(active):
