@@ -1,18 +1,16 @@
-"""The one wiring function: builds the real objects once per process (cold start)."""
+"""The one wiring function: builds the real objects once per process (cold start).
+
+Each service is built (and its module imported) on first use: an S3 event needs the
+upload service only, a scheduled event the cleanup only, so a Lambda container pays
+for what its events use (resolvers/lambda_handler.py).
+"""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from infra.settings import Settings
-from services.clock import SystemClock
-from services.deletion import DeletionService
-from services.images import ImageReader
-from services.ports import Clock, ImageProcessor, ImageRepository, ObjectStore, RenditionUrls
-from services.updates import UpdateService
-from services.uploads import UploadService
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,22 +18,124 @@ if TYPE_CHECKING:
     import boto3
 
     from services.cleanup import CleanupService
+    from services.deletion import DeletionService
+    from services.images import ImageReader
     from services.listing import ListingService
+    from services.ports import Clock, ImageProcessor, ImageRepository, ObjectStore, RenditionUrls
+    from services.updates import UpdateService
+    from services.uploads import UploadService
 
 
-@dataclass(frozen=True)
 class App:
     """Every service the entrypoints call, wired to one repository and one store."""
 
-    settings: Settings
-    repository: ImageRepository
-    store: ObjectStore
-    uploads: UploadService
-    reader: ImageReader
-    updates: UpdateService
-    listing: ListingService
-    deletion: DeletionService
-    cleanup: CleanupService
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        repository: ImageRepository,
+        store: ObjectStore,
+        processor: Callable[[], ImageProcessor],
+        clock: Clock,
+        session: boto3.Session | None,
+    ) -> None:
+        self.settings = settings
+        self.repository = repository
+        self.store = store
+        self._processor = processor
+        self._clock = clock
+        self._session = session
+        self._services: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _service(self, name: str, build: Callable[[], Any]) -> Any:
+        service = self._services.get(name)
+        if service is None:
+            with self._lock:
+                service = self._services.get(name)
+                if service is None:
+                    service = self._services[name] = build()
+        return service
+
+    @property
+    def uploads(self) -> UploadService:
+        def build() -> UploadService:
+            from services.uploads import UploadService
+
+            return UploadService(
+                repository=self.repository,
+                store=self.store,
+                processor=self._processor,
+                clock=self._clock,
+                settings=self.settings,
+            )
+
+        service: UploadService = self._service("uploads", build)
+        return service
+
+    @property
+    def reader(self) -> ImageReader:
+        def build() -> ImageReader:
+            from services.images import ImageReader
+
+            return ImageReader(
+                repository=self.repository,
+                store=self.store,
+                download_url_seconds=self.settings.download_url_seconds,
+                rendition_urls=rendition_urls(self.settings, self._session, self._clock),
+            )
+
+        service: ImageReader = self._service("reader", build)
+        return service
+
+    @property
+    def updates(self) -> UpdateService:
+        def build() -> UpdateService:
+            from services.updates import UpdateService
+
+            return UpdateService(repository=self.repository, clock=self._clock)
+
+        service: UpdateService = self._service("updates", build)
+        return service
+
+    @property
+    def listing(self) -> ListingService:
+        def build() -> ListingService:
+            from services.listing import ListingService
+
+            return ListingService(self.repository, self.settings.cursor_secret)
+
+        service: ListingService = self._service("listing", build)
+        return service
+
+    @property
+    def deletion(self) -> DeletionService:
+        def build() -> DeletionService:
+            from services.deletion import DeletionService
+
+            return DeletionService(
+                repository=self.repository,
+                clock=self._clock,
+                retention_days=self.settings.delete_retention_days,
+            )
+
+        service: DeletionService = self._service("deletion", build)
+        return service
+
+    @property
+    def cleanup(self) -> CleanupService:
+        def build() -> CleanupService:
+            from services.cleanup import CleanupService
+
+            return CleanupService(repository=self.repository, store=self.store, clock=self._clock)
+
+        service: CleanupService = self._service("cleanup", build)
+        return service
+
+    def build_all(self) -> None:
+        """Build every service now (e.g. during a Lambda init that preloads)."""
+        for name in ("uploads", "reader", "updates", "listing", "deletion", "cleanup"):
+            getattr(self, name)
 
 
 def pillow_processor_factory(settings: Settings) -> Callable[[], ImageProcessor]:
@@ -84,7 +184,10 @@ def build_app(
     session: boto3.Session | None = None,
 ) -> App:
     settings = settings or Settings.from_env()
-    clock = clock or SystemClock()
+    if clock is None:
+        from services.clock import SystemClock
+
+        clock = SystemClock()
     if session is None and (repository is None or store is None):
         from infra.aws import new_session
 
@@ -107,33 +210,13 @@ def build_app(
             shared_cache_renditions=settings.cdn_url is not None,
             now=clock.now,
         )
-    from services.cleanup import CleanupService
-    from services.listing import ListingService
-
-    processor = processor or pillow_processor_factory(settings)
     return App(
         settings=settings,
         repository=repository,
         store=store,
-        uploads=UploadService(
-            repository=repository,
-            store=store,
-            processor=processor,
-            clock=clock,
-            settings=settings,
-        ),
-        reader=ImageReader(
-            repository=repository,
-            store=store,
-            download_url_seconds=settings.download_url_seconds,
-            rendition_urls=rendition_urls(settings, session, clock),
-        ),
-        updates=UpdateService(repository=repository, clock=clock),
-        listing=ListingService(repository, settings.cursor_secret),
-        deletion=DeletionService(
-            repository=repository, clock=clock, retention_days=settings.delete_retention_days
-        ),
-        cleanup=CleanupService(repository=repository, store=store, clock=clock),
+        processor=processor or pillow_processor_factory(settings),
+        clock=clock,
+        session=session,
     )
 
 

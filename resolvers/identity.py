@@ -9,7 +9,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import jwt
+# PyJWT is imported where a token is issued or verified: AppSync events and API Gateway
+# authorizers carry verified claims already, and their cold start need not load it.
 
 _ALGORITHM = "HS256"
 _LEEWAY_SECONDS = 30
@@ -22,6 +23,8 @@ class AuthenticationError(Exception):
 
 
 def issue_token(subject: str, secret: str, *, ttl_seconds: int = 3600) -> str:
+    import jwt
+
     now = int(time.time())
     claims = {"sub": subject, "iat": now, "exp": now + ttl_seconds}
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
@@ -46,6 +49,8 @@ def viewer_from_bearer(
         raise AuthenticationError("The Authorization header must be 'Bearer <token>'.")
     if secret is None:
         raise AuthenticationError("Bearer tokens are not accepted here.")
+    import jwt
+
     try:
         # algorithms is pinned: 'none' and every other algorithm are refused.
         claims = jwt.decode(

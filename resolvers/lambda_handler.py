@@ -144,11 +144,14 @@ def preload() -> None:
     One `{ __typename }` through the ASGI app and one through the schema leave
     parsing, validation, execution and the HTTP layer warm for the first request.
     """
+    import jwt  # noqa: F401 (bearer tokens: imported where one is verified)
+
     from resolvers import appsync, appsync_operations  # noqa: F401 (the AppSync engine path)
     from resolvers.context import Context
     from resolvers.schema import schema_for
 
     app = get_app()
+    app.build_all()
     appsync.warm(app)
     schema = schema_for(app.settings)
     schema.execute_sync("{ __typename }", context_value=Context(app=app, request_id="preload"))
