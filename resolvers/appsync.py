@@ -57,20 +57,30 @@ def is_appsync_event(event: object) -> bool:
 
 
 def handle(app: App, event: Mapping[str, Any] | list[Mapping[str, Any]], request_id: str) -> Any:
-    from resolvers.appsync_operations import resolve
-
     if isinstance(event, list):
         return [_batch_item(app, item, f"{request_id}:{index}") for index, item in enumerate(event)]
-    data, error = resolve(app, event, request_id)
+    data, error = _resolve(app, event, request_id)
     if error is not None:
         raise error_class(error[0])(error[1])
     return data
 
 
-def _batch_item(app: App, event: Mapping[str, Any], request_id: str) -> dict[str, Any]:
+def _resolve(
+    app: App, event: Mapping[str, Any], request_id: str
+) -> tuple[Any, tuple[str, str] | None]:
+    """The read fields without an engine where resolvers/appsync_fast.py can; else the schema."""
+    from resolvers import appsync_fast
+
+    answer = appsync_fast.resolve(app, event, request_id)
+    if answer is not None:
+        return answer
     from resolvers.appsync_operations import resolve
 
-    data, error = resolve(app, event, request_id)
+    return resolve(app, event, request_id)
+
+
+def _batch_item(app: App, event: Mapping[str, Any], request_id: str) -> dict[str, Any]:
+    data, error = _resolve(app, event, request_id)
     if error is None:
         return {"data": data}
     return {"data": None, "errorMessage": error[1], "errorType": error[0]}

@@ -116,7 +116,8 @@ NOT_NEEDED: dict[str, tuple[str, ...]] = {
         "services.updates",
         "services.images",
     ),
-    "appsync": ("jwt", "mangum", "starlette", "PIL", "services.cleanup", "resolvers.http"),
+    # Query.image: resolvers/appsync_fast.py, no GraphQL engine at all.
+    "appsync": (*GRAPHQL_MODULES, "PIL", "services.cleanup", "resolvers.schema"),
     "http": ("PIL", "services.cleanup", "resolvers.appsync_operations"),
 }
 
@@ -190,34 +191,3 @@ print(json.dumps({{"result": result, "loaded": [m for m in names if m in sys.mod
     else:
         assert result is None  # AppSync: no such image
     assert answer["loaded"] == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10.4: AppSync still runs the Strawberry schema (a router needing no "
-    "GraphQL engine is not built yet); strict, so this fails once that is done",
-)
-def test_an_appsync_event_never_loads_strawberry(settings: Settings) -> None:
-    """GIVEN a fresh container WHEN it handles Query.image from AppSync THEN no Strawberry."""
-    event = sample_events(settings)["appsync"]
-    code = """
-import json, sys
-import resolvers.lambda_handler as h
-h.handler(json.loads(sys.argv[1]), None)
-print(json.dumps("strawberry" in sys.modules))
-"""
-    done = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(event)],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env={
-            **ENV,
-            "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
-            "PICGRAPH_TABLE_NAME": settings.table_name,
-            "PICGRAPH_BUCKET_NAME": settings.bucket_name,
-        },
-        check=True,
-        timeout=60,
-    )
-    assert json.loads(done.stdout.strip().splitlines()[-1]) is False
