@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,7 +76,7 @@ def image(status: ImageStatus, **changes: Any) -> Image:
 
 
 @pytest.fixture
-def app() -> Iterator[App]:
+def app() -> App:
     settings = Settings.from_env({"PICGRAPH_JWT_SECRET": "fast-test-secret-0123456789-abcdefgh"})
     return build_app(settings, repository=FakeRepository(), store=FakeStore(), clock=FakeClock())
 
