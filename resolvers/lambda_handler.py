@@ -146,7 +146,7 @@ def preload() -> None:
     """
     import jwt  # noqa: F401 (bearer tokens: imported where one is verified)
 
-    from resolvers import appsync, appsync_operations  # noqa: F401 (the AppSync engine path)
+    from resolvers import appsync, appsync_fast, appsync_operations  # noqa: F401 (AppSync)
     from resolvers.context import Context
     from resolvers.schema import schema_for
 
