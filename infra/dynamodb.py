@@ -42,15 +42,19 @@ class DynamoImageRepository:
         self._session = session
         self._first_bucket_seen: str | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        self._lock = threading.Lock()
 
     @property
     def client(self) -> DynamoDBClient:
         if self._client is None:
-            from infra.aws import client_config, new_session
+            # Locked: threads of a fan-out asking at once would each build a client
+            # (tens of ms of CPU each, at a cold start).
+            with self._lock:
+                if self._client is None:
+                    from infra.aws import client_config, new_session
 
-            session = self._session or new_session()
-            self._client = session.client("dynamodb", config=client_config())
+                    session = self._session or new_session()
+                    self._client = session.client("dynamodb", config=client_config())
         return self._client
 
     def get(self, image_id: str) -> Image | None:
@@ -195,6 +199,7 @@ class DynamoImageRepository:
         """
         partitions = keys.cleanup_partitions(status, self.cleanup_shards)
         position = None if after is None else keys.cleanup_index_key(after)["GSI3SK"]
+        client = self.client  # built here, once, before the threads need it
 
         def read(partition: str) -> list[dict[str, Any]]:
             request: dict[str, Any] = {
@@ -214,7 +219,7 @@ class DynamoImageRepository:
                 request["ExclusiveStartKey"] = items.serialize(
                     {**keys.image_key(after.id), "GSI3PK": partition, "GSI3SK": position}
                 )
-            found: list[dict[str, Any]] = self.client.query(**request).get("Items", [])
+            found: list[dict[str, Any]] = client.query(**request).get("Items", [])
             return found
 
         if len(partitions) == 1:
@@ -227,7 +232,7 @@ class DynamoImageRepository:
     def _fan_out(self) -> ThreadPoolExecutor:
         """One pool per repository, started on first use: a cleanup run's every batch (and
         every warm invocation) reuses its threads instead of starting 16 new ones."""
-        with self._pool_lock:
+        with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
                     max_workers=MAX_PARALLEL_QUERIES, thread_name_prefix="picgraph-shards"

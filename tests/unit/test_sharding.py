@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -174,3 +175,29 @@ def test_a_cold_status_is_written_and_read_over_its_own_shard_count() -> None:
     assert len(partitions) > 1
     assert recorder.count("Query") == 8
     assert sorted(image.id for image in due) == sorted(image.id for image in deleted)
+
+
+def test_a_cold_fan_out_builds_one_client_not_one_per_thread() -> None:
+    # GIVEN a repository that creates its client lazily from a session (as in Lambda)
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        table_name = f"picgraph-{uuid.uuid4().hex[:12]}"
+        create_table(session.client("dynamodb"), table_name)
+        created: list[object] = []
+
+        class CountingSession:
+            def client(self, *args: object, **kwargs: object) -> object:
+                time.sleep(0.05)  # as slow as a cold client: the other threads get in
+                client = session.client(*args, **kwargs)  # type: ignore[call-overload]
+                created.append(client)
+                return client
+
+        repository = DynamoImageRepository(
+            table_name,
+            session=CountingSession(),  # type: ignore[arg-type]
+            cleanup_shards=64,
+        )
+        # WHEN its first call is a cleanup read over 64 shards on 16 threads
+        repository.due_for_cleanup(ImageStatus.PENDING_UPLOAD, T0, limit=25)
+    # THEN one client was built (each costs tens of ms of CPU at a cold start)
+    assert len(created) == 1
