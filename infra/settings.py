@@ -142,8 +142,9 @@ class Settings:
             max_tokens=_int(env, "PICGRAPH_MAX_TOKENS", 2000, 100, 100_000),
             max_query_cost=_int(env, "PICGRAPH_MAX_QUERY_COST", 20_000, 100, 10_000_000),
             log_level=env.get("PICGRAPH_LOG_LEVEL", "INFO").upper(),
-            # Write shards of each cleanup-index status partition (docs/data-model.md);
-            # only ever raise it: entries of dropped shards would no longer be found.
+            # Write shards of the upload path's cleanup-index statuses (fewer for the colder
+            # ones: infra/keys.py cleanup_shard_count); only ever raise it: entries of
+            # dropped shards would no longer be found.
             cleanup_shards=_int(env, "PICGRAPH_CLEANUP_SHARDS", 64, 1, 1024),
         )
 

@@ -343,7 +343,7 @@ variable "max_query_cost" {
 }
 
 variable "cleanup_shards" {
-  description = "PICGRAPH_CLEANUP_SHARDS: write shards per cleanup-index status partition (every upload writes CLEANUP#PENDING_UPLOAD; see docs/data-model.md \"Write sharding\"). Only ever raise it."
+  description = "PICGRAPH_CLEANUP_SHARDS: write shards of the PENDING_UPLOAD and PROCESSING cleanup-index partitions (every upload writes them; DELETED gets ceil(N/8), REJECTED ceil(N/64); see docs/lifecycle.md \"What a run reads\"). Only ever raise it."
   type        = number
   default     = 64
 
