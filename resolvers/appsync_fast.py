@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,7 @@ def resolve(app: App, event: Mapping[str, Any], request_id: str) -> Result | Non
         plan.check_image(fields)
     except UnsupportedSelectionError:
         return None
+    request_id = request_id or str(uuid.uuid4())
     viewer = _viewer(event.get("identity"))
     if isinstance(viewer, _Refused):
         return None, (UNAUTHENTICATED, viewer.message)
