@@ -24,6 +24,7 @@ from resolvers.logs import configure_logging
 
 logger = logging.getLogger("picgraph.lambda")
 _http_handler: Any = None
+_http_handler_app: Any = None
 _logging_ready = False
 
 
@@ -90,13 +91,16 @@ def _is_appsync(event: Any) -> bool:
 
 
 def _http_app() -> Any:
-    global _http_handler
-    if _http_handler is None:
+    """The ASGI app behind Mangum, built once per App (its settings shape the schema)."""
+    global _http_handler, _http_handler_app
+    app = get_app()
+    if _http_handler is None or _http_handler_app is not app:
         from mangum import Mangum
 
         from resolvers.http import create_asgi_app
 
         _http_handler = Mangum(create_asgi_app(), lifespan="off")
+        _http_handler_app = app
     return _http_handler
 
 
