@@ -126,21 +126,23 @@ class QuotaService:
         Every transition keeps the count exact in its own transaction; it drifts only
         when an item leaves without one (the DynamoDB TTL backstop on abandoned
         uploads, or images created before quotas existed). Returns (no error) when
-        the recount freed a slot; the caller's charge then re-checks atomically.
+        the recount freed a slot (a count found too low is raised, and refused); the
+        caller's charge then re-checks atomically.
         """
         limit = self._limits.pending_uploads
         counted, soonest = self._count_pending(owner_id, limit)
         settled = usage.last_charge_at is None or now - usage.last_charge_at >= RECOUNT_SETTLE
         if (
-            counted < limit
-            and settled
+            settled
+            and counted != usage.pending
             and self._repository.recount_pending(owner_id, observed=usage.pending, actual=counted)
         ):
             logger.warning(
                 "pending-upload count recounted",
                 extra={"owner_id": owner_id, "stored": usage.pending, "counted": counted},
             )
-            return
+            if counted < limit:
+                return
         when = (
             ""
             if soonest is None

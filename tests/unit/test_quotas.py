@@ -359,3 +359,25 @@ def test_quota_settings_defaults_and_validation() -> None:
         Settings.from_env(base_env(PICGRAPH_QUOTA_BYTES_PER_DAY="1000"))
     with pytest.raises(SettingsError, match="PICGRAPH_QUOTA_PENDING_UPLOADS"):
         Settings.from_env(base_env(PICGRAPH_QUOTA_PENDING_UPLOADS="-1"))
+
+
+def test_a_count_found_too_low_is_raised_at_the_limit(pending_world: World) -> None:
+    """GIVEN a count below the images it counts (uploads made before quotas existed, then
+    completed) WHEN the viewer reaches the limit on the stored count THEN the recount
+    raises it to what exists and the create is refused."""
+    world, owner = pending_world, new_user("low")
+    for _ in range(3):
+        world.create(owner)
+    world.dynamodb.update_item(
+        TableName=world.settings.table_name,
+        Key={name: {"S": value} for name, value in keys.quota_key(owner).items()},
+        UpdateExpression="SET pending = :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
+    world.create(owner)
+    world.create(owner)
+    world.clock.advance(RECOUNT_SETTLE)
+    error = world.refused(owner)
+    assert "You have 5 uploads that are not completed yet" in error.message
+    assert world.pending_count(owner) == 5
+    world.assert_count_exact(owner)
