@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from infra import items, keys
-from infra.errors import ImageAlreadyExistsError, StaleImageError
+from infra import items, keys, quotas
+from infra.errors import ImageAlreadyExistsError, QuotaConditionError, StaleImageError
+from infra.quotas import QuotaCharge, QuotaUsage
 from infra.records import IdempotencyRecord, Image, ImagePage, ImageQuery, ImageStatus, Position
 
 if TYPE_CHECKING:
@@ -72,13 +73,14 @@ class DynamoImageRepository:
         *,
         idempotency_key: str | None = None,
         fingerprint: str | None = None,
+        quota: QuotaCharge | None = None,
     ) -> None:
         put_image: dict[str, Any] = {
             "TableName": self.table_name,
             "Item": items.to_item(image, cleanup_shards=self.cleanup_shards),
             "ConditionExpression": "attribute_not_exists(PK)",
         }
-        if idempotency_key is None:
+        if idempotency_key is None and quota is None:
             try:
                 self.client.put_item(**put_image)
             except ClientError as exc:
@@ -86,27 +88,58 @@ class DynamoImageRepository:
                     raise ImageAlreadyExistsError() from exc
                 raise
             return
-        record = {
-            **keys.idempotency_key(image.owner_id, idempotency_key),
-            "type": "Idempotency",
-            "imageId": image.id,
-            **({} if fingerprint is None else {"fingerprint": fingerprint}),
-            keys.TTL_ATTRIBUTE: int(image.created_at.timestamp()) + IDEMPOTENCY_SECONDS,
-        }
-        put_record: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Item": items.serialize(record),
-            "ConditionExpression": "attribute_not_exists(PK)",
-        }
+        writes: list[Any] = [{"Put": put_image}]
+        if idempotency_key is not None:
+            record = {
+                **keys.idempotency_key(image.owner_id, idempotency_key),
+                "type": "Idempotency",
+                "imageId": image.id,
+                **({} if fingerprint is None else {"fingerprint": fingerprint}),
+                keys.TTL_ATTRIBUTE: int(image.created_at.timestamp()) + IDEMPOTENCY_SECONDS,
+            }
+            put_record: dict[str, Any] = {
+                "TableName": self.table_name,
+                "Item": items.serialize(record),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+            writes.append({"Put": put_record})
+        if quota is not None:
+            writes.append(quotas.charge_write(self.table_name, quota))
         try:
-            self._transact([{"Put": put_image}, {"Put": put_record}])
+            self._transact(writes)
         except ClientError as exc:
-            if _code(exc) == "TransactionCanceledException":
-                existing = self.find_by_idempotency_key(image.owner_id, idempotency_key)
+            if _code(exc) != "TransactionCanceledException":
+                raise
+            # Classified by each write's cancellation reason, in transaction order: an
+            # existing image or idempotency record wins over a quota condition (a
+            # replay creates nothing, so the quota must not refuse it).
+            reasons = _cancellation_reasons(exc, len(writes))
+            if "ConditionalCheckFailed" in reasons[: len(writes) - (quota is not None)]:
+                existing = (
+                    None
+                    if idempotency_key is None
+                    else self.find_by_idempotency_key(image.owner_id, idempotency_key)
+                )
                 raise ImageAlreadyExistsError(
                     None if existing is None else existing.image_id
                 ) from exc
+            if quota is not None and reasons[-1] in _QUOTA_RETRY_REASONS:
+                raise QuotaConditionError(image.owner_id) from exc
             raise
+
+    def quota_usage(self, owner_id: str) -> QuotaUsage:
+        return quotas.read_usage(self.client, self.table_name, owner_id)
+
+    def recount_pending(self, owner_id: str, *, observed: int, actual: int) -> bool:
+        try:
+            self.client.update_item(
+                **quotas.recount_write(owner_id, self.table_name, observed=observed, actual=actual)
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def find_by_idempotency_key(
         self, owner_id: str, idempotency_key: str
@@ -136,7 +169,12 @@ class DynamoImageRepository:
             "ExpressionAttributeNames": {"#version": "version"},
             "ExpressionAttributeValues": {":expected": {"N": str(previous.version)}},
         }
-        tag_writes = list(self._tag_writes(image, previous))
+        tag_writes = [
+            *self._tag_writes(image, previous),
+            *quotas.transition_writes(
+                self.table_name, image.owner_id, previous.status, image.status
+            ),
+        ]
         if image.status is ImageStatus.READY and previous.status is not ImageStatus.READY:
             # Before the image can be READY: a crash in between must not leave a READY
             # image in a month the feed's walks do not know (an extra month is harmless).
@@ -152,10 +190,17 @@ class DynamoImageRepository:
             raise
 
     def delete(self, image: Image) -> None:
+        quota_writes = quotas.transition_writes(self.table_name, image.owner_id, image.status, None)
         delete_image: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": items.serialize(keys.image_key(image.id)),
-            "ConditionExpression": "attribute_not_exists(PK) OR #version = :expected",
+            # With a quota write the item must still exist: purging what another run
+            # purged already must not count it out of the quota twice.
+            "ConditionExpression": (
+                "#version = :expected"
+                if quota_writes
+                else "attribute_not_exists(PK) OR #version = :expected"
+            ),
             "ExpressionAttributeNames": {"#version": "version"},
             "ExpressionAttributeValues": {":expected": {"N": str(image.version)}},
         }
@@ -169,9 +214,11 @@ class DynamoImageRepository:
             for tag in image.tags
         ]
         try:
-            self._transact([{"Delete": delete_image}, *tag_deletes])
+            self._transact([{"Delete": delete_image}, *tag_deletes, *quota_writes])
         except ClientError as exc:
             if _code(exc) == "TransactionCanceledException":
+                if quota_writes and self.get(image.id) is None:
+                    return  # already gone (deleting what is gone is not an error)
                 raise StaleImageError(image.id) from exc
             raise
 
@@ -279,5 +326,15 @@ MAX_PARALLEL_QUERIES = 16
 """Threads one fan-out over shards uses (boto3 clients are thread-safe)."""
 
 
+_QUOTA_RETRY_REASONS = ("ConditionalCheckFailed", "TransactionConflict")
+
+
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _cancellation_reasons(exc: ClientError, count: int) -> list[str]:
+    """Each write's cancellation reason code, in transaction order ("None" if it passed)."""
+    reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
+    codes = [str(reason.get("Code", "None")) for reason in reasons[:count]]
+    return codes + ["None"] * (count - len(codes))

@@ -19,6 +19,14 @@ class ImageAlreadyExistsError(InfraError):
         self.existing_image_id = existing_image_id
 
 
+class QuotaConditionError(InfraError):
+    """The quota item's condition failed (or it was contended) in a create transaction.
+
+    Not yet a refusal: the usage read before may be stale (another create, a window
+    rollover); services/quotas.py reads it again and decides.
+    """
+
+
 class ObjectDeleteError(InfraError):
     """S3 refused to delete some keys; the caller may retry (deletes are idempotent)."""
 

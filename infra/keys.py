@@ -28,6 +28,7 @@ TTL_ATTRIBUTE = "expiresAt"
 
 IMAGE_SK = "IMAGE"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
+QUOTA_SK = "QUOTA"
 FEED_BOUNDS_KEY = {TABLE_PK: "FEED", TABLE_SK: "BOUNDS"}
 
 # Statuses the cleanup job looks for (through GSI3), due at Image.cleanup_due_at.
@@ -60,6 +61,11 @@ def idempotency_key(owner_id: str, key: str) -> dict[str, str]:
     # Hashed: client keys may be long or contain '#'; the owner keeps keys per viewer.
     digest = hashlib.sha256(key.encode()).hexdigest()
     return {TABLE_PK: f"IDEMPOTENCY#{owner_id}#{digest}", TABLE_SK: IDEMPOTENCY_SK}
+
+
+def quota_key(owner_id: str) -> dict[str, str]:
+    """A viewer's quota item: pending-upload count and the current 24 h window's usage."""
+    return {TABLE_PK: f"QUOTA#{owner_id}", TABLE_SK: QUOTA_SK}
 
 
 def owner_partition(owner_id: str, status: ImageStatus) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 logger = logging.getLogger("picgraph.settings")
 
 MiB = 1024 * 1024
+GiB = 1024 * MiB
 DEV_JWT_SECRET = "picgraph-dev-secret-do-not-use-in-production"  # noqa: S105
 MAX_UPLOAD_URL_SECONDS = 900
 MAX_TOKEN_LIFETIME_SECONDS = 30 * 86400
@@ -59,6 +60,10 @@ class Settings:
     max_query_cost: int
     log_level: str
     cleanup_shards: int = 64
+    # Per-viewer upload quotas (services/quotas.py); 0 = unlimited.
+    quota_pending_uploads: int = 100
+    quota_uploads_per_day: int = 1000
+    quota_bytes_per_day: int = 10 * GiB
 
     @property
     def uses_dev_jwt_secret(self) -> bool:
@@ -103,6 +108,13 @@ class Settings:
         )
         window_seconds = _int(env, "PICGRAPH_URL_WINDOW_SECONDS", 3600, 1, MAX_PRESIGN_SECONDS // 2)
         cdn = _cdn(env)
+        max_upload_bytes = _int(env, "PICGRAPH_MAX_UPLOAD_BYTES", 20 * MiB, 1, 5 * 1024 * MiB)
+        quota_bytes = _int(env, "PICGRAPH_QUOTA_BYTES_PER_DAY", 10 * GiB, 0, 1024 * 1024 * GiB)
+        if 0 < quota_bytes < max_upload_bytes:
+            raise SettingsError(
+                "PICGRAPH_QUOTA_BYTES_PER_DAY must be 0 (unlimited) or at least "
+                f"PICGRAPH_MAX_UPLOAD_BYTES ({max_upload_bytes}), got {quota_bytes}"
+            )
         return cls(
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             table_name=_required(
@@ -121,7 +133,7 @@ class Settings:
             s3_endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or None,
             dynamodb_endpoint_url=env.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
             public_s3_endpoint=env.get("PICGRAPH_PUBLIC_S3_ENDPOINT") or None,
-            max_upload_bytes=_int(env, "PICGRAPH_MAX_UPLOAD_BYTES", 20 * MiB, 1, 5 * 1024 * MiB),
+            max_upload_bytes=max_upload_bytes,
             max_pixels=_int(env, "PICGRAPH_MAX_PIXELS", 50_000_000, 1, 89_000_000),
             upload_url_seconds=upload_seconds,
             download_url_seconds=download_seconds,
@@ -146,6 +158,9 @@ class Settings:
             # ones: infra/keys.py cleanup_shard_count); only ever raise it: entries of
             # dropped shards would no longer be found.
             cleanup_shards=_int(env, "PICGRAPH_CLEANUP_SHARDS", 64, 1, 1024),
+            quota_pending_uploads=_int(env, "PICGRAPH_QUOTA_PENDING_UPLOADS", 100, 0, 100_000),
+            quota_uploads_per_day=_int(env, "PICGRAPH_QUOTA_UPLOADS_PER_DAY", 1000, 0, 10_000_000),
+            quota_bytes_per_day=quota_bytes,
         )
 
 

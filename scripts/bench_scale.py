@@ -71,6 +71,11 @@ BASE_ENV = {
     "PICGRAPH_JWT_SECRET": "bench-secret-0123456789-abcdefghijkl",
     "PICGRAPH_TABLE_NAME": "bench",
     "PICGRAPH_BUCKET_NAME": "bench",
+    # The whole peak is replayed: no viewer quota refuses the Zipf-busiest accounts
+    # (their quota item is still written, as in production).
+    "PICGRAPH_QUOTA_PENDING_UPLOADS": "0",
+    "PICGRAPH_QUOTA_UPLOADS_PER_DAY": "0",
+    "PICGRAPH_QUOTA_BYTES_PER_DAY": "0",
 }
 
 

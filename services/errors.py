@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
-from infra.errors import ImageAlreadyExistsError, StaleImageError
+from infra.errors import ImageAlreadyExistsError, QuotaConditionError, StaleImageError
 
-__all__ = ["ImageAlreadyExistsError", "StaleImageError"]
+__all__ = ["ImageAlreadyExistsError", "QuotaConditionError", "StaleImageError"]
 
 
 class ErrorCode(enum.StrEnum):
@@ -18,6 +19,7 @@ class ErrorCode(enum.StrEnum):
     UPLOAD_TOO_LARGE = "UPLOAD_TOO_LARGE"
     UPLOAD_NOT_FOUND = "UPLOAD_NOT_FOUND"
     INVALID_IMAGE = "INVALID_IMAGE"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
 
 
 class PicgraphError(Exception):
@@ -87,6 +89,19 @@ class UploadNotFoundError(DomainError):
 
 class InvalidImageError(DomainError):
     code = ErrorCode.INVALID_IMAGE
+
+
+class QuotaExceededError(DomainError):
+    """A per-viewer upload quota is used up (services/quotas.py); the message says which
+    and when it resets. `quota` names it: pendingUploads, uploadsPerDay or bytesPerDay."""
+
+    code = ErrorCode.QUOTA_EXCEEDED
+
+    def __init__(self, message: str, *, quota: str, limit: int, resets_at: datetime | None) -> None:
+        super().__init__(message)
+        self.quota = quota
+        self.limit = limit
+        self.resets_at = resets_at
 
 
 class InvalidCursorError(PicgraphError):

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
+from infra.quotas import QuotaCharge, QuotaUsage
 from services.models import (
     IdempotencyRecord,
     Image,
@@ -34,13 +35,23 @@ class ImageRepository(Protocol):
         *,
         idempotency_key: str | None = None,
         fingerprint: str | None = None,
+        quota: QuotaCharge | None = None,
     ) -> None:
         """Store a new image (and its idempotency record with the request's fingerprint,
-        atomically).
+        and the quota charge, atomically).
 
         Raises ImageAlreadyExistsError(existing_image_id) when the viewer already
-        used this idempotency key.
+        used this idempotency key (whatever the quota), QuotaConditionError when the
+        charge's condition failed.
         """
+        ...
+
+    def quota_usage(self, owner_id: str) -> QuotaUsage:
+        """The owner's quota item, read consistently (all zero when there is none)."""
+        ...
+
+    def recount_pending(self, owner_id: str, *, observed: int, actual: int) -> bool:
+        """Set the owner's pending count to `actual` if it still is `observed`."""
         ...
 
     def find_by_idempotency_key(
@@ -52,12 +63,14 @@ class ImageRepository(Protocol):
 
         Conditional on the stored version still being previous.version, else
         StaleImageError. Index and tag items follow the new state in the same
-        atomic write.
+        atomic write, and so does the owner's pending-upload count
+        (infra/quotas.py) when the image moves into or out of the counted statuses.
         """
         ...
 
     def delete(self, image: Image) -> None:
-        """Remove the image item and every item derived from it (purge).
+        """Remove the image item and every item derived from it (purge), and count a
+        pending or processing image out of its owner's quota, atomically.
 
         Conditional on the stored version still being image.version, else
         StaleImageError. Deleting what is already gone is not an error.

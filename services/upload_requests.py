@@ -1,8 +1,8 @@
 """Reserving an upload slot: createImageUpload, and replays of its idempotency key.
 
-A new upload is a PENDING_UPLOAD image (and, with an idempotency key, its record)
-plus a presigned POST for its staging key; services/upload_processing.py takes it
-from there.
+A new upload is a PENDING_UPLOAD image (and, with an idempotency key, its record, and
+its charge to the viewer's quota: services/quotas.py), written in one transaction, plus
+a presigned POST for its staging key; services/upload_processing.py takes it from there.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from infra.settings import Settings
 from services.errors import ConflictError, ImageAlreadyExistsError
 from services.models import IdempotencyRecord, Image, ImageStatus, PresignedPost
 from services.ports import Clock, ImageRepository, ObjectStore
+from services.quotas import QuotaLimits, QuotaService
 from services.validation import UploadRequest, validate_upload
 
 
@@ -38,6 +39,9 @@ class UploadRequests:
         self._store = store
         self._clock = clock
         self._settings = settings
+        self._quotas = QuotaService(
+            repository=repository, clock=clock, limits=QuotaLimits.from_settings(settings)
+        )
 
     def create_upload(
         self,
@@ -80,10 +84,14 @@ class UploadRequests:
             cleanup_after=now + timedelta(hours=self._settings.pending_upload_hours),
         )
         try:
-            self._repository.create(
+            self._quotas.create_within_quota(
                 image,
-                idempotency_key=request.idempotency_key,
-                fingerprint=None if request.idempotency_key is None else request.fingerprint,
+                lambda charge: self._repository.create(
+                    image,
+                    idempotency_key=request.idempotency_key,
+                    fingerprint=None if request.idempotency_key is None else request.fingerprint,
+                    quota=charge,
+                ),
             )
         except ImageAlreadyExistsError:
             if request.idempotency_key is None:

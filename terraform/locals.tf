@@ -71,6 +71,9 @@ locals {
     PICGRAPH_MAX_QUERY_COST           = tostring(var.max_query_cost)
     PICGRAPH_LOG_LEVEL                = var.log_level
     PICGRAPH_CLEANUP_SHARDS           = tostring(var.cleanup_shards)
+    PICGRAPH_QUOTA_PENDING_UPLOADS    = tostring(var.quota_pending_uploads)
+    PICGRAPH_QUOTA_UPLOADS_PER_DAY    = tostring(var.quota_uploads_per_day)
+    PICGRAPH_QUOTA_BYTES_PER_DAY      = tostring(var.quota_bytes_per_day)
 
     PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS = tostring(var.max_token_lifetime_seconds)
 

@@ -353,6 +353,44 @@ variable "cleanup_shards" {
   }
 }
 
+variable "quota_pending_uploads" {
+  description = "PICGRAPH_QUOTA_PENDING_UPLOADS: the most uploads one viewer may have in PENDING_UPLOAD or PROCESSING at once (0 = unlimited); over it createImageUpload answers QUOTA_EXCEEDED (README \"Quotas\")."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.quota_pending_uploads >= 0 && var.quota_pending_uploads <= 100000 && floor(var.quota_pending_uploads) == var.quota_pending_uploads
+    error_message = "quota_pending_uploads must be a whole number between 0 (unlimited) and 100000."
+  }
+}
+
+variable "quota_uploads_per_day" {
+  description = "PICGRAPH_QUOTA_UPLOADS_PER_DAY: the most createImageUpload calls one viewer may make per 24 h window (0 = unlimited)."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.quota_uploads_per_day >= 0 && var.quota_uploads_per_day <= 10000000 && floor(var.quota_uploads_per_day) == var.quota_uploads_per_day
+    error_message = "quota_uploads_per_day must be a whole number between 0 (unlimited) and 10000000."
+  }
+}
+
+variable "quota_bytes_per_day" {
+  description = "PICGRAPH_QUOTA_BYTES_PER_DAY: the most declared upload bytes one viewer may create per 24 h window (0 = unlimited; else at least max_upload_bytes)."
+  type        = number
+  default     = 10737418240 # 10 GiB
+
+  validation {
+    condition     = var.quota_bytes_per_day >= 0 && var.quota_bytes_per_day <= 1125899906842624 && floor(var.quota_bytes_per_day) == var.quota_bytes_per_day
+    error_message = "quota_bytes_per_day must be a whole number between 0 (unlimited) and 1 PiB."
+  }
+
+  validation {
+    condition     = var.quota_bytes_per_day == 0 || var.quota_bytes_per_day >= var.max_upload_bytes
+    error_message = "quota_bytes_per_day must be 0 (unlimited) or at least max_upload_bytes: a larger upload could never fit."
+  }
+}
+
 variable "public_s3_endpoint" {
   description = "Endpoint written into presigned URLs instead of the SDK's (PICGRAPH_PUBLIC_S3_ENDPOINT), for clients that reach S3 by another address (e.g. LocalStack from the host). Empty on AWS."
   type        = string

@@ -95,6 +95,8 @@ run "function_and_environment" {
       "PICGRAPH_MAX_TOKENS", "PICGRAPH_MAX_QUERY_COST", "PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS",
       "PICGRAPH_LOG_LEVEL", "PICGRAPH_CDN_URL", "PICGRAPH_CDN_KEY_PAIR_ID",
       "PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN", "PICGRAPH_CDN_PUBLIC", "PICGRAPH_CLEANUP_SHARDS",
+      "PICGRAPH_QUOTA_PENDING_UPLOADS", "PICGRAPH_QUOTA_UPLOADS_PER_DAY",
+      "PICGRAPH_QUOTA_BYTES_PER_DAY",
     ])
     error_message = "the function's environment must be exactly the PICGRAPH_* settings (and nothing Lambda reserves)"
   }
@@ -129,6 +131,9 @@ run "function_and_environment" {
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS"] == "86400" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_LOG_LEVEL"] == "INFO" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_CLEANUP_SHARDS"] == "64" &&
+      one(aws_lambda_function.graphql.environment).variables["PICGRAPH_QUOTA_PENDING_UPLOADS"] == "100" &&
+      one(aws_lambda_function.graphql.environment).variables["PICGRAPH_QUOTA_UPLOADS_PER_DAY"] == "1000" &&
+      one(aws_lambda_function.graphql.environment).variables["PICGRAPH_QUOTA_BYTES_PER_DAY"] == "10737418240" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_PUBLIC_S3_ENDPOINT"] == ""
     )
     error_message = "the settings' defaults must reach the function as strings"

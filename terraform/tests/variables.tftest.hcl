@@ -243,6 +243,46 @@ run "rejects_cleanup_shards_zero" {
   expect_failures = [var.cleanup_shards]
 }
 
+run "rejects_quota_pending_uploads_negative" {
+  command = plan
+
+  variables {
+    quota_pending_uploads = -1
+  }
+
+  expect_failures = [var.quota_pending_uploads]
+}
+
+run "rejects_quota_uploads_per_day_fractional" {
+  command = plan
+
+  variables {
+    quota_uploads_per_day = 2.5
+  }
+
+  expect_failures = [var.quota_uploads_per_day]
+}
+
+run "rejects_quota_bytes_per_day_negative" {
+  command = plan
+
+  variables {
+    quota_bytes_per_day = -1
+  }
+
+  expect_failures = [var.quota_bytes_per_day]
+}
+
+run "rejects_quota_bytes_per_day_below_max_upload_bytes" {
+  command = plan
+
+  variables {
+    quota_bytes_per_day = 1000
+  }
+
+  expect_failures = [var.quota_bytes_per_day]
+}
+
 run "rejects_processing_lease_seconds_too_short" {
   command = plan
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from infra.errors import ImageAlreadyExistsError, ObjectNotFoundError, StaleImageError
+from infra.errors import (
+    ImageAlreadyExistsError,
+    ObjectNotFoundError,
+    QuotaConditionError,
+    StaleImageError,
+)
+from infra.quotas import QuotaCharge, QuotaUsage, pending_delta
 from services.models import (
     IdempotencyRecord,
     Image,
@@ -15,6 +22,7 @@ from services.models import (
     ImageStatus,
     Position,
     PresignedPost,
+    SortOrder,
     StoredObject,
 )
 
@@ -25,6 +33,7 @@ class FakeRepository:
     def __init__(self) -> None:
         self.images: dict[str, Image] = {}
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
+        self.quotas: dict[str, QuotaUsage] = {}
         self._lock = threading.Lock()
 
     def get(self, image_id: str) -> Image | None:
@@ -36,17 +45,37 @@ class FakeRepository:
         *,
         idempotency_key: str | None = None,
         fingerprint: str | None = None,
+        quota: QuotaCharge | None = None,
     ) -> None:
         with self._lock:
             if idempotency_key is not None:
                 existing = self.idempotency.get((image.owner_id, idempotency_key))
                 if existing is not None:
                     raise ImageAlreadyExistsError(existing.image_id)
-                record = IdempotencyRecord(image.id, fingerprint)
-                self.idempotency[(image.owner_id, idempotency_key)] = record
             if image.id in self.images:
                 raise ImageAlreadyExistsError()
+            if quota is not None:
+                self.quotas[image.owner_id] = _charged(self.quota_usage(image.owner_id), quota)
+            if idempotency_key is not None:
+                record = IdempotencyRecord(image.id, fingerprint)
+                self.idempotency[(image.owner_id, idempotency_key)] = record
             self.images[image.id] = image
+
+    def quota_usage(self, owner_id: str) -> QuotaUsage:
+        return self.quotas.get(owner_id, QuotaUsage())
+
+    def recount_pending(self, owner_id: str, *, observed: int, actual: int) -> bool:
+        with self._lock:
+            usage = self.quota_usage(owner_id)
+            if usage.pending != observed:
+                return False
+            self.quotas[owner_id] = replace(usage, pending=actual)
+            return True
+
+    def _count(self, owner_id: str, delta: int) -> None:
+        if delta:
+            usage = self.quota_usage(owner_id)
+            self.quotas[owner_id] = replace(usage, pending=usage.pending + delta)
 
     def find_by_idempotency_key(
         self, owner_id: str, idempotency_key: str
@@ -59,19 +88,37 @@ class FakeRepository:
             if current is None or current.version != previous.version:
                 raise StaleImageError(image.id)
             self.images[image.id] = image
+            self._count(image.owner_id, pending_delta(previous.status, image.status))
 
     def delete(self, image: Image) -> None:
         with self._lock:
             current = self.images.get(image.id)
             if current is not None and current.version != image.version:
                 raise StaleImageError(image.id)
-            self.images.pop(image.id, None)
+            if self.images.pop(image.id, None) is not None:
+                self._count(image.owner_id, pending_delta(image.status, None))
 
     def list_page(
         self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
     ) -> ImagePage:
-        del query, limit, after, backwards
-        return ImagePage((), False, None)  # listing itself is tested against DynamoDB (moto)
+        # Only an owner's images in one status, oldest first (what the quota recount
+        # reads); listing itself is tested against DynamoDB (moto).
+        if query.owner_id is None or query.sort is not SortOrder.OLDEST_FIRST or backwards:
+            return ImagePage((), False, None)
+        found = sorted(
+            (
+                image
+                for image in self.images.values()
+                if image.owner_id == query.owner_id and image.status is query.status
+            ),
+            key=lambda image: (image.created_at, image.id),
+        )
+        if after is not None:
+            start = (after.created_at, after.image_id)
+            found = [image for image in found if (image.created_at, image.id) > start]
+        page = tuple(found[:limit])
+        last = None if not page else Position(page[-1].created_at, page[-1].id)
+        return ImagePage(page, len(found) > limit, last)
 
     def due_for_cleanup(
         self,
@@ -91,6 +138,34 @@ class FakeRepository:
             start = (after.cleanup_after, after.id)
             ordered = [image for image in ordered if (image.cleanup_after, image.id) > start]
         return ordered[:limit]
+
+
+def _charged(usage: QuotaUsage, charge: QuotaCharge) -> QuotaUsage:
+    """The usage after the charge, under the conditions infra/quotas.charge_write sends."""
+    if usage.window_start != charge.window_start_seen:
+        raise QuotaConditionError(charge.owner_id)
+    if charge.max_pending is not None and usage.pending >= charge.max_pending:
+        raise QuotaConditionError(charge.owner_id)
+    if charge.rollover:
+        return replace(
+            usage,
+            pending=usage.pending + 1,
+            window_start=charge.at,
+            window_uploads=1,
+            window_bytes=charge.size_bytes,
+            last_charge_at=charge.at,
+        )
+    if charge.max_uploads is not None and usage.window_uploads >= charge.max_uploads:
+        raise QuotaConditionError(charge.owner_id)
+    if charge.max_bytes is not None and usage.window_bytes + charge.size_bytes > charge.max_bytes:
+        raise QuotaConditionError(charge.owner_id)
+    return replace(
+        usage,
+        pending=usage.pending + 1,
+        window_uploads=usage.window_uploads + 1,
+        window_bytes=usage.window_bytes + charge.size_bytes,
+        last_charge_at=charge.at,
+    )
 
 
 class FakeStore:

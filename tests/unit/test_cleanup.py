@@ -25,6 +25,7 @@ from PIL import Image as PILImage
 from infra import keys
 from infra.dynamodb import DynamoImageRepository
 from infra.errors import ObjectDeleteError
+from infra.quotas import COUNTED_STATUSES
 from infra.s3 import S3ObjectStore
 from resolvers import lambda_handler
 from resolvers.bootstrap import set_app
@@ -137,13 +138,27 @@ def seed_every_kind(world: World) -> Seeded:
 def assert_purged(world: World, seeded: Seeded, keys_before: set[str], items_before: Items) -> None:
     """Exactly the due images' objects and items are gone; everything else is untouched."""
     assert world.s3_keys() == keys_before - seeded.due_keys
-    assert world.table_items() == without(
-        items_before, image_items(items_before, *seeded.due.values())
+    assert not_quotas(world.table_items()) == not_quotas(
+        without(items_before, image_items(items_before, *seeded.due.values()))
     )
     for image in seeded.due.values():
         assert world.repository.get(image.id) is None
     for image in seeded.kept.values():
         assert world.repository.get(image.id) is not None
+    # The owner's pending-upload quota counts out exactly the purged pending/processing.
+    owners = {image.owner_id for image in (*seeded.due.values(), *seeded.kept.values())}
+    for owner in owners:
+        counted = [
+            image
+            for image in seeded.kept.values()
+            if image.owner_id == owner and world.repository.get(image.id).status in COUNTED_STATUSES  # type: ignore[union-attr]
+        ]
+        assert world.repository.quota_usage(owner).pending == len(counted)
+
+
+def not_quotas(items: Items) -> Items:
+    """Everything but the quota items (whose pending count a purge moves)."""
+    return {key: item for key, item in items.items() if not key[0].startswith("QUOTA#")}
 
 
 # --- what is purged ------------------------------------------------------------------------

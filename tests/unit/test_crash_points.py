@@ -18,8 +18,10 @@ for every follow-up, on a fresh table and bucket (moto, real boto3):
 After the crash and after the follow-up no object is orphaned (each belongs to
 keys.object_keys of an image that still has an item) and no image is stuck (every
 non-READY item is in the cleanup index); every READY image has all its objects and is in
-the global feed. At the end the bucket holds exactly the keys READY images serve and the
-table only READY images.
+the global feed; each owner's quota counts exactly its images in PENDING_UPLOAD or
+PROCESSING (the count moves in the same transaction as the image). At the end the
+bucket holds exactly the keys READY images serve, the table only READY images, and
+every quota counts zero pending uploads.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from PIL import Image as PILImage
 from infra import items, keys
 from infra.dynamodb import DynamoImageRepository
 from infra.provisioning import ensure_bucket, ensure_table
+from infra.quotas import COUNTED_STATUSES
 from infra.s3 import S3ObjectStore
 from infra.settings import Settings
 from resolvers.bootstrap import App, build_app
@@ -176,6 +179,17 @@ class World:
             for item in page["Items"]:
                 if item["PK"]["S"].startswith("IMAGE#") and item["SK"]["S"] == keys.IMAGE_SK:
                     found[item["id"]["S"]] = item
+        return found
+
+    def pending_counts(self) -> dict[str, int]:
+        """Every quota item's pending count, by owner (a test-only Scan)."""
+        found: dict[str, int] = {}
+        paginator = self.backend.dynamodb.get_paginator("scan")
+        for page in paginator.paginate(TableName=self.settings.table_name):
+            for item in page["Items"]:
+                if item["SK"]["S"] == keys.QUOTA_SK:
+                    owner = item["PK"]["S"].removeprefix("QUOTA#")
+                    found[owner] = int(item.get("pending", {"N": "0"})["N"])
         return found
 
     def images(self) -> list[Image]:
@@ -379,6 +393,14 @@ def assert_nothing_orphaned_or_stuck(world: World, when: str) -> None:
             assert image.id in feed_ids(world, image), f"{when}: READY image not in the feed"
         else:
             assert "GSI3PK" in raw[image.id], f"{when}: {image.status} outside the cleanup index"
+    counted = world.pending_counts()
+    for owner, pending in counted.items():
+        actual = [i for i in images if i.owner_id == owner and i.status in COUNTED_STATUSES]
+        assert pending == len(actual), (
+            f"{when}: the quota counts {pending} pending uploads of {owner}, {len(actual)} exist"
+        )
+    uncounted = {i.owner_id for i in images if i.status in COUNTED_STATUSES} - set(counted)
+    assert not uncounted, f"{when}: pending uploads without a quota item: {uncounted}"
 
 
 def feed_ids(world: World, image: Image) -> set[str]:
