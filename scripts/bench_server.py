@@ -516,6 +516,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=2.0, help="length of each load run")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    parser.add_argument(
+        "--only",
+        choices=("fakes", "emulator"),
+        help="run only (a) the fakes or only (b)+(c) the emulator measurements",
+    )
     parser.add_argument("--serve", choices=("picgraph", "peer"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -524,10 +529,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     tool = "wrk" if shutil.which("wrk") else "a Python load loop (wrk not on PATH)"
     print(f"load from {tool}; machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    rows = on_fakes(args.clients, args.seconds) + with_emulator(args.clients, args.seconds)
+    rows = [] if args.only == "emulator" else on_fakes(args.clients, args.seconds)
+    if args.only != "fakes":
+        rows += with_emulator(args.clients, args.seconds)
     for row in rows:
         row["figure"] += f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
-    write_rows("bench_server", rows)
+    if args.only is None:  # the README rows come from a whole run only
+        write_rows("bench_server", rows)
     return 0
 
 

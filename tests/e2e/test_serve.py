@@ -102,7 +102,7 @@ def test_serve_with_two_workers_runs_the_emulator_in_its_own_process(
 ) -> None:
     """GIVEN serve --workers 2 THEN one emulator process and two API workers answer as one API."""
     children = two_workers.children()
-    emulators = [pid for pid, cmd in children.items() if "moto.server" in cmd]
+    emulators = [pid for pid, cmd in children.items() if "resolvers.emulator" in cmd]
     workers = [pid for pid, cmd in children.items() if "multiprocessing" in cmd]
     assert len(emulators) == 1, children
     assert len(workers) >= 2, children
@@ -134,7 +134,7 @@ def test_workers_answer_without_waiting_for_delayed_acks(two_workers: Served) ->
 
 def test_the_emulator_stops_with_serve_even_when_it_is_killed() -> None:
     served = _serve(1)
-    (emulator,) = [pid for pid, cmd in served.children().items() if "moto.server" in cmd]
+    (emulator,) = [pid for pid, cmd in served.children().items() if "resolvers.emulator" in cmd]
     served.process.send_signal(signal.SIGKILL)
     served.process.wait(timeout=10)
     deadline = time.monotonic() + 10
