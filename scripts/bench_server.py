@@ -5,7 +5,13 @@
     parse + validate + execute per request) for `image(id)` and a 20-item page.
     Goal: picgraph's req/s within 2x of the peer's.
 (b) `picgraph serve --workers 2` with its embedded emulator: req/s at 8 clients over
-    req/s at 1 client for `image(id)`. Goal: >= 1.6 on 2 cores.
+    req/s at 1 client for `image(id)`. Goal: >= 1.6 on 2 cores. Also prints the CPU
+    per request of the API workers, the emulator and the load generator: one client's
+    request is serial (load generator -> worker -> emulator -> worker), one process
+    busy at a time, so 1 client gets at most one core; 8 clients get at most
+    2 cores / (the whole path's CPU per request), and the emulator (one Python thread)
+    at most 1 / (its CPU per request). The ratio's ceiling on 2 cores is thus about 2,
+    a little more where one client's request also waits for wake-ups.
 (c) The same server while it processes a 49 MP PNG: latency of `{ __typename }`.
     Goal: < 100 ms.
 
