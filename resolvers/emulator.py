@@ -20,6 +20,10 @@ their wire form ({"S": "..."}), are written as they are instead of through moto'
 generic, shape-driven serializer (ten member look-ups per attribute, 55 % of the
 emulator's time on a 20-attribute GetItem); tests/unit/test_emulator.py checks that
 both write the same JSON for every attribute type.
+
+One difference from `moto.server`: an S3 user-metadata key with an underscore comes back
+with a dash (WSGI cannot tell `my_key` from `my-key`; moto patches werkzeug's request
+handler to keep the spelling). picgraph writes no user metadata.
 """
 
 from __future__ import annotations
