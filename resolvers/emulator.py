@@ -8,9 +8,9 @@ and logs every request: each DynamoDB call from an API worker then paid a TCP
 handshake, a new emulator thread and a log line, and the emulator's process spent more
 time in its HTTP server than in moto. Here moto's WSGI application (the very one
 `moto.server` builds) runs on granian: HTTP/1.1 keep-alive parsed in Rust, the
-application called on one Python thread (moto's in-memory backends see one request
-at a time, as they do under a lock anyway), no access log. Without granian installed
-the emulator falls back to moto's own server.
+application called on a few Python threads (as moto's own threaded server does: a slow
+upload does not hold up DynamoDB calls, and a request moto sends to itself is answered),
+no access log. Without granian installed the emulator falls back to moto's own server.
 
 Two per-request costs of moto's dispatcher are also paid once instead: resolving the
 backend for a host (a listing of moto's package directory per request) and listing a
@@ -34,6 +34,7 @@ import functools
 import sys
 from typing import Any
 
+BLOCKING_THREADS = 4  # granian's threads that call moto (the GIL makes more pointless)
 ATTRIBUTE_VALUE = "AttributeValue"  # DynamoDB's shape for one attribute's typed value
 
 
@@ -126,7 +127,7 @@ def serve(host: str, port: int) -> None:
         interface=Interfaces.WSGI,
         factory=True,
         workers=1,
-        blocking_threads=1,
+        blocking_threads=BLOCKING_THREADS,
         websockets=False,
         log_level=LogLevels.warning,
         log_access=False,
