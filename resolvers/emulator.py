@@ -42,6 +42,7 @@ def create_app() -> Any:
     """moto's WSGI application (S3, DynamoDB and every other moto service)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    _end_with_parent()
     _cache_method_listing()
     _register_dynamodb_serializer()
 
@@ -53,6 +54,18 @@ def create_app() -> Any:
             return super().get_backend_for_host(host)
 
     return CachedDispatcher(create_backend_app)
+
+
+def _end_with_parent() -> None:
+    """granian calls this in the worker process it spawned: that worker must not outlive
+    the emulator's main process, even one killed with -9 (it would keep the port)."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _cache_method_listing() -> None:

@@ -229,3 +229,28 @@ def test_the_emulator_keeps_connections_alive(monkeypatch: pytest.MonkeyPatch) -
         connection.close()
     finally:
         emulator.stop()
+
+
+def test_the_emulators_worker_ends_with_it_even_when_it_is_killed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GIVEN the emulator (a main process and the worker granian spawned) WHEN its main
+    process is killed with -9 THEN the worker ends too (and frees the port)."""
+    from resolvers.cli import start_emulator
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    emulator = start_emulator()
+    served = Served(emulator.process, emulator.url)
+    workers = list(served.children())
+    try:
+        assert workers, "granian spawned no worker"
+        emulator.process.send_signal(signal.SIGKILL)
+        emulator.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
