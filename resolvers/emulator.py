@@ -15,7 +15,8 @@ no access log. Without granian installed the emulator falls back to moto's own s
 Two per-request costs of moto's dispatcher are also paid once instead: resolving the
 backend for a host (a listing of moto's package directory per request) and listing a
 response class's methods (`inspect.getmembers` per request). Both depend only on
-code, never on state. And DynamoDB's attribute values, which moto already holds in
+code, never on state. moto's Flask apps run without debug mode (which builds a class per
+request to word one error message). And DynamoDB's attribute values, which moto already holds in
 their wire form ({"S": "..."}), are written as they are instead of through moto's
 generic, shape-driven serializer (ten member look-ups per attribute, 55 % of the
 emulator's time on a 20-attribute GetItem); tests/unit/test_emulator.py checks that
@@ -53,7 +54,14 @@ def create_app() -> Any:
         def get_backend_for_host(self, host: str | None) -> Any:
             return super().get_backend_for_host(host)
 
-    return CachedDispatcher(create_backend_app)
+    def quiet_backend_app(service: Any) -> Any:
+        # moto turns on Flask's debug mode, whose form parsing builds a new class per request
+        # (flask.debughelpers); an error still answers 500, from Flask instead of granian.
+        app = create_backend_app(service)
+        app.debug = False
+        return app
+
+    return CachedDispatcher(quiet_backend_app)
 
 
 def _end_with_parent() -> None:
