@@ -154,7 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from resolvers.bootstrap import build_app, set_app
     from resolvers.logs import configure_logging
-    from resolvers.serving import NoDelayHTTPProtocol
+    from resolvers.serving import EVENT_LOOP, NoDelayHTTPProtocol
 
     emulator: Emulator | None = None
     if not Settings.from_env().custom_endpoint and not args.aws:
@@ -186,6 +186,7 @@ def _serve(args: argparse.Namespace) -> int:
             factory=args.workers > 1,
             workers=args.workers,
             http=NoDelayHTTPProtocol,
+            loop=EVENT_LOOP,
             host=args.host,
             port=args.port,
             log_level="warning",
@@ -251,7 +252,7 @@ def start_emulator() -> Emulator:
     """A moto server on 127.0.0.1 for a newcomer with no AWS at all; it dies with us."""
     port = _free_port()
     process = subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "resolvers.emulator", "--host", "127.0.0.1", "--port", str(port)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -5,7 +5,13 @@
     parse + validate + execute per request) for `image(id)` and a 20-item page.
     Goal: picgraph's req/s within 2x of the peer's.
 (b) `picgraph serve --workers 2` with its embedded emulator: req/s at 8 clients over
-    req/s at 1 client for `image(id)`. Goal: >= 1.6 on 2 cores.
+    req/s at 1 client for `image(id)`. Goal: >= 1.6 on 2 cores. Also prints the CPU
+    per request of the API workers, the emulator and the load generator: one client's
+    request is serial (load generator -> worker -> emulator -> worker), one process
+    busy at a time, so 1 client gets at most one core; 8 clients get at most
+    2 cores / (the whole path's CPU per request), and the emulator (one Python thread)
+    at most 1 / (its CPU per request). The ratio's ceiling on 2 cores is thus about 2,
+    a little more where one client's request also waits for wake-ups.
 (c) The same server while it processes a 49 MP PNG: latency of `{ __typename }`.
     Goal: < 100 ms.
 
@@ -33,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -419,10 +425,14 @@ def with_emulator(clients: int, seconds: float) -> list[dict[str, str]]:
             "query": "query($id: ID!) { image(id: $id) { id status filename } }",
             "variables": {"id": made["data"]["createImageUpload"]["image"]["id"]},
         }
-        ones, manys = [], []
+        ones: list[Load] = []
+        manys: list[Load] = []
+        cpu = {1: CpuPerRequest(), clients: CpuPerRequest()}
         for _ in range(ROUNDS):  # interleaved, like (a)
-            ones.append(load(url, body, token, 1, seconds))
-            manys.append(load(url, body, token, clients, seconds))
+            for count, samples in ((1, ones), (clients, manys)):
+                before = cpu_seconds(process.pid)
+                samples.append(load(url, body, token, count, seconds))
+                cpu[count].add(before, cpu_seconds(process.pid), samples[-1], seconds)
         one, many = _median_load(ones), _median_load(manys)
         latency = latency_while_processing(url, token)
     finally:
@@ -434,6 +444,13 @@ def with_emulator(clients: int, seconds: float) -> list[dict[str, str]]:
         f"  1 client {one.requests_per_second:.0f} req/s (p50 {one.p50_ms:.1f} ms);"
         f" {clients} clients {many.requests_per_second:.0f} req/s (p50 {many.p50_ms:.1f} ms);"
         f" ratio {ratio:.2f}: {verdict} >= 1.6"
+    )
+    for count, usage in cpu.items():
+        who = "1 client" if count == 1 else f"{count} clients"
+        print(f"  CPU per request at {who}: {usage.describe()}")
+    print(
+        "  (1 client: the path is serial, one process busy at a time, at most one core;"
+        f" {clients} clients: at most 2 cores / the whole path's CPU per request)"
     )
     during, health = latency
     p95 = statistics.quantiles(during, n=20)[-1] if len(during) >= 2 else during[0]
@@ -456,6 +473,77 @@ def with_emulator(clients: int, seconds: float) -> list[dict[str, str]]:
             f" max {max(during):.1f} ms (goal < 100 ms)",
         },
     ]
+
+
+@dataclass
+class CpuPerRequest:
+    """CPU seconds spent by each kind of process, summed over load runs."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    requests: float = 0
+
+    def add(
+        self, before: dict[str, float], after: dict[str, float], run: Load, length: float
+    ) -> None:
+        for kind, value in after.items():
+            self.seconds[kind] = self.seconds.get(kind, 0) + value - before.get(kind, 0)
+        self.requests += run.requests_per_second * length
+
+    def describe(self) -> str:
+        parts = [
+            f"{kind} {seconds / self.requests * 1e6:.0f} us"
+            for kind, seconds in sorted(self.seconds.items())
+        ]
+        return ", ".join(parts) + f" (over {self.requests:.0f} requests)"
+
+
+def cpu_seconds(root: int) -> dict[str, float]:
+    """user + system CPU seconds of `serve`'s API workers and of its emulator (with its
+    children), read from /proc, and of the load generator (wrk, or this process's loop)."""
+    import resource
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {"load generator": 0.0}
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        found["load generator"] += usage.ru_utime + usage.ru_stime
+    for pid, command in _process_tree(root):
+        kind = (
+            "emulator"
+            if "emulator" in command or "moto" in command
+            else "API workers"
+            if "multiprocessing.spawn" in command
+            else None
+        )
+        if kind is None:
+            continue
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[kind] = found.get(kind, 0) + (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def _process_tree(root: int) -> list[tuple[int, str]]:
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        commands[int(entry.name)] = command
+    tree, frontier = [], [root]
+    while frontier:
+        pid = frontier.pop()
+        tree.append((pid, commands.get(pid, "")))
+        frontier.extend(child for child, parent in parents.items() if parent == pid)
+    return tree
 
 
 def latency_while_processing(url: str, token: str) -> tuple[list[float], list[float]]:
@@ -516,6 +604,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=2.0, help="length of each load run")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    parser.add_argument(
+        "--only",
+        choices=("fakes", "emulator"),
+        help="run only (a) the fakes or only (b)+(c) the emulator measurements",
+    )
     parser.add_argument("--serve", choices=("picgraph", "peer"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -524,10 +617,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     tool = "wrk" if shutil.which("wrk") else "a Python load loop (wrk not on PATH)"
     print(f"load from {tool}; machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    rows = on_fakes(args.clients, args.seconds) + with_emulator(args.clients, args.seconds)
+    rows = [] if args.only == "emulator" else on_fakes(args.clients, args.seconds)
+    if args.only != "fakes":
+        rows += with_emulator(args.clients, args.seconds)
     for row in rows:
         row["figure"] += f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
-    write_rows("bench_server", rows)
+    if args.only is None:  # the README rows come from a whole run only
+        write_rows("bench_server", rows)
     return 0
 
 
