@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from infra import items, keys
-from infra.errors import ImageAlreadyExistsError, StaleImageError
+from infra.errors import CounterReadError, ImageAlreadyExistsError, StaleImageError
 from infra.records import IdempotencyRecord, Image, ImagePage, ImageQuery, ImageStatus, Position
 
 if TYPE_CHECKING:
@@ -32,11 +33,13 @@ class DynamoImageRepository:
         client: DynamoDBClient | None = None,
         session: boto3.Session | None = None,
         cleanup_shards: int = 1,
+        counter_shards: int = 1,
     ) -> None:
-        if cleanup_shards < 1:
-            raise ValueError("cleanup_shards must be positive")
+        if cleanup_shards < 1 or counter_shards < 1:
+            raise ValueError("cleanup_shards and counter_shards must be positive")
         self.table_name = table_name
         self.cleanup_shards = cleanup_shards
+        self.counter_shards = counter_shards
         self._client = client
         self._session = session
         self._first_bucket_seen: str | None = None
@@ -71,11 +74,12 @@ class DynamoImageRepository:
             "Item": items.to_item(image, cleanup_shards=self.cleanup_shards),
             "ConditionExpression": "attribute_not_exists(PK)",
         }
+        counters = self._counter_updates(image, previous=None)
         if idempotency_key is None:
             try:
-                self.client.put_item(**put_image)
+                self._transact([{"Put": put_image}, *counters])
             except ClientError as exc:
-                if _code(exc) == "ConditionalCheckFailedException":
+                if _code(exc) == "TransactionCanceledException":
                     raise ImageAlreadyExistsError() from exc
                 raise
             return
@@ -92,7 +96,7 @@ class DynamoImageRepository:
             "ConditionExpression": "attribute_not_exists(PK)",
         }
         try:
-            self._transact([{"Put": put_image}, {"Put": put_record}])
+            self._transact([{"Put": put_image}, {"Put": put_record}, *counters])
         except ClientError as exc:
             if _code(exc) == "TransactionCanceledException":
                 existing = self.find_by_idempotency_key(image.owner_id, idempotency_key)
@@ -129,7 +133,7 @@ class DynamoImageRepository:
             "ExpressionAttributeNames": {"#version": "version"},
             "ExpressionAttributeValues": {":expected": {"N": str(previous.version)}},
         }
-        tag_writes = list(self._tag_writes(image, previous))
+        tag_writes = [*self._tag_writes(image, previous), *self._counter_updates(image, previous)]
         if image.status is ImageStatus.READY and previous.status is not ImageStatus.READY:
             # Before the image can be READY: a crash in between must not leave a READY
             # image in a month the feed's walks do not know (an extra month is harmless).
@@ -145,10 +149,12 @@ class DynamoImageRepository:
             raise
 
     def delete(self, image: Image) -> None:
+        # Only the stored version itself: the counters' decrements in the same
+        # transaction must not apply twice when the image is already gone.
         delete_image: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": items.serialize(keys.image_key(image.id)),
-            "ConditionExpression": "attribute_not_exists(PK) OR #version = :expected",
+            "ConditionExpression": "#version = :expected",
             "ExpressionAttributeNames": {"#version": "version"},
             "ExpressionAttributeValues": {":expected": {"N": str(image.version)}},
         }
@@ -161,12 +167,43 @@ class DynamoImageRepository:
             }
             for tag in image.tags
         ]
+        counters = self._counter_updates(None, previous=image)
         try:
-            self._transact([{"Delete": delete_image}, *tag_deletes])
+            self._transact([{"Delete": delete_image}, *tag_deletes, *counters])
         except ClientError as exc:
             if _code(exc) == "TransactionCanceledException":
+                if self.get(image.id) is None:
+                    return  # already purged (by this call's lost answer or by another run)
                 raise StaleImageError(image.id) from exc
             raise
+
+    def owner_count(self, owner_id: str, status: ImageStatus) -> int:
+        """The owner's images in `status`, from the counter item (one GetItem, 0.5 RCU)."""
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key=items.serialize(keys.owner_counter_key(owner_id)),
+            ProjectionExpression="#status",
+            ExpressionAttributeNames={"#status": status.value},
+        )
+        return items.counter_value(response.get("Item"), status.value)
+
+    def tag_counts(self, tags: Sequence[str]) -> dict[str, int]:
+        """READY images per tag: the sum of each tag's counter shards (BatchGetItem)."""
+        wanted = list(dict.fromkeys(tags))
+        requested = [
+            key for tag in wanted for key in keys.tag_counter_keys(tag, self.counter_shards)
+        ]
+        shard_owner = {
+            key[keys.TABLE_PK]: tag
+            for tag in wanted
+            for key in keys.tag_counter_keys(tag, self.counter_shards)
+        }
+        totals = dict.fromkeys(wanted, 0)
+        for start in range(0, len(requested), BATCH_GET_LIMIT):
+            for item in self._batch_get(requested[start : start + BATCH_GET_LIMIT]):
+                tag = shard_owner[item[keys.TABLE_PK]["S"]]
+                totals[tag] += items.counter_value(item, keys.TAG_COUNT_ATTRIBUTE)
+        return totals
 
     def list_page(
         self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
@@ -223,7 +260,62 @@ class DynamoImageRepository:
         return [items.from_item(item) for item in found[:limit]]
 
     def _transact(self, writes: list[Any]) -> None:
+        # Image + <= 20 tag puts + <= 20 tag deletes + <= 40 tag counters + owner counter
+        # + idempotency record = 83 at most (services.validation.MAX_TAGS = 20).
+        assert len(writes) <= MAX_TRANSACTION_ITEMS, f"{len(writes)} items in one transaction"
         self.client.transact_write_items(TransactItems=writes)
+
+    def _counter_updates(self, image: Image | None, previous: Image | None) -> list[Any]:
+        """The counter ADDs that move `previous` to `image` (None: absent), for its transaction.
+
+        The owner's per-status counts follow the image's status; a tag's count holds
+        the READY images carrying it (like the tag timelines). Increments and decrements
+        of a tag go to the shard of the image id; only the sum over shards is read.
+        """
+        before = previous.status if previous is not None else None
+        after = image.status if image is not None else None
+        updates: list[Any] = []
+        if before is not after:
+            owner = (image or previous).owner_id  # type: ignore[union-attr]
+            deltas = {
+                status.value: delta
+                for status, delta in ((before, -1), (after, 1))
+                if status is not None
+            }
+            updates.append(
+                items.counter_update(self.table_name, keys.owner_counter_key(owner), deltas)
+            )
+        counted_before = _counted_tags(previous)
+        counted_after = _counted_tags(image)
+        image_id = (image or previous).id  # type: ignore[union-attr]
+        shard = keys.shard_of(image_id, self.counter_shards)
+        for tag, delta in [(tag, -1) for tag in sorted(counted_before - counted_after)] + [
+            (tag, 1) for tag in sorted(counted_after - counted_before)
+        ]:
+            updates.append(
+                items.counter_update(
+                    self.table_name,
+                    keys.tag_counter_key(tag, shard),
+                    {keys.TAG_COUNT_ATTRIBUTE: delta},
+                )
+            )
+        return updates
+
+    def _batch_get(self, requested: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """Every existing item of `requested` (<= 100 keys), retrying unprocessed keys."""
+        found: list[dict[str, Any]] = []
+        pending: dict[str, Any] = {
+            self.table_name: {"Keys": [items.serialize(key) for key in requested]}
+        }
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            if attempt:
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            response = self.client.batch_get_item(RequestItems=pending)
+            found.extend(response.get("Responses", {}).get(self.table_name, []))
+            pending = dict(response.get("UnprocessedKeys") or {})
+            if not pending:
+                return found
+        raise CounterReadError("DynamoDB left counter keys unprocessed; try again")
 
     def _tag_writes(self, image: Image, previous: Image) -> Iterator[dict[str, Any]]:
         """Tag-timeline entries follow the image: present exactly while it is READY."""
@@ -258,8 +350,16 @@ class DynamoImageRepository:
 
 
 IDEMPOTENCY_SECONDS = 24 * 3600
+MAX_TRANSACTION_ITEMS = 100
+"""DynamoDB's limit of actions in one TransactWriteItems."""
+BATCH_GET_LIMIT = 100
+BATCH_GET_ATTEMPTS = 5
 MAX_PARALLEL_QUERIES = 16
 """Threads one fan-out over shards uses (boto3 clients are thread-safe)."""
+
+
+def _counted_tags(image: Image | None) -> set[str]:
+    return set(image.tags) if image is not None and image.status is ImageStatus.READY else set()
 
 
 def _code(exc: ClientError) -> str:

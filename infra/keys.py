@@ -5,6 +5,10 @@ Table: PK/SK. Three overloaded GSIs, all projecting every attribute:
   GSI2 (GSI2PK, GSI2SK): the global timeline of READY images, one partition per month
   GSI3 (GSI3PK, GSI3SK): cleanup work per status, sorted by due time
 TTL attribute: expiresAt (epoch seconds), set on pending uploads and idempotency records.
+
+Counter items (no index attributes), written in the transaction that moves an image:
+  COUNTS#OWNER#{owner} / COUNTS        one number per status: the owner's images in it
+  COUNTS#TAG#{tag}[#{k}] / COUNTS      `ready`: READY images carrying the tag, sharded
 """
 
 from __future__ import annotations
@@ -60,6 +64,32 @@ def idempotency_key(owner_id: str, key: str) -> dict[str, str]:
     # Hashed: client keys may be long or contain '#'; the owner keeps keys per viewer.
     digest = hashlib.sha256(key.encode()).hexdigest()
     return {TABLE_PK: f"IDEMPOTENCY#{owner_id}#{digest}", TABLE_SK: IDEMPOTENCY_SK}
+
+
+COUNTS_SK = "COUNTS"
+TAG_COUNT_ATTRIBUTE = "ready"
+
+
+def owner_counter_key(owner_id: str) -> dict[str, str]:
+    """An owner's image counts, one numeric attribute per status (named by its value).
+
+    Unsharded: one owner's writes are far below a partition's limit (docs/data-model.md).
+    """
+    return {TABLE_PK: f"COUNTS#OWNER#{owner_id}", TABLE_SK: COUNTS_SK}
+
+
+def tag_counter_key(tag: str, shard: int = 0) -> dict[str, str]:
+    """One shard of a tag's READY-image count; the count is the sum over every shard.
+
+    A hot tag takes a large share of all uploads, so increments go to the shard of the
+    image id (shard_of); shard 0 is the unsuffixed key, like every sharded key here.
+    """
+    return {TABLE_PK: sharded(f"COUNTS#TAG#{tag}", shard), TABLE_SK: COUNTS_SK}
+
+
+def tag_counter_keys(tag: str, shards: int) -> list[dict[str, str]]:
+    """Every shard of a tag's count: what reading the count fetches (absent ones are 0)."""
+    return [tag_counter_key(tag, shard) for shard in range(max(1, shards))]
 
 
 def owner_partition(owner_id: str, status: ImageStatus) -> str:

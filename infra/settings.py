@@ -59,6 +59,7 @@ class Settings:
     max_query_cost: int
     log_level: str
     cleanup_shards: int = 64
+    counter_shards: int = 16
 
     @property
     def uses_dev_jwt_secret(self) -> bool:
@@ -145,6 +146,9 @@ class Settings:
             # Write shards of each cleanup-index status partition (docs/data-model.md);
             # only ever raise it: entries of dropped shards would no longer be found.
             cleanup_shards=_int(env, "PICGRAPH_CLEANUP_SHARDS", 64, 1, 1024),
+            # Shards of each tag's READY-image counter (a hot tag's counter takes a write
+            # per tagged upload); only ever raise it, like the cleanup shards.
+            counter_shards=_int(env, "PICGRAPH_COUNTER_SHARDS", 16, 1, 100),
         )
 
 

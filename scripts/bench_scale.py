@@ -257,6 +257,7 @@ def build_world(layout: dict[str, str], peak: Peak, seed: int) -> World:
                 settings.table_name,
                 client=client,  # type: ignore[arg-type]
                 cleanup_shards=settings.cleanup_shards,
+                counter_shards=settings.counter_shards,
             ),
             store=store,
             processor=lambda: processor,

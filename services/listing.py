@@ -24,6 +24,14 @@ Pagination semantics (as GitHub implements Relay connections):
   endCursor (startCursor backwards) points at the last item *read*, so following it
   continues the scan instead of reading the same items again (the repository's
   ImagePage.resume_after).
+- A filter on several tags (and no owner) drives on its most selective tag: the tag
+  counters (one BatchGetItem, cached per process for SELECTIVITY_TTL_SECONDS) pick the
+  tag with the fewest READY images, whose timeline is read while the other tags are
+  checked in code. Every timeline has the same (createdAt, id) order and a cursor
+  holds only a position in it, so the choice is not part of the cursor: a cursor stays
+  exact if the counts (and so the driving tag) change between pages.
+- totalCount (Connection.total_count, read only when asked) is exact where a counter
+  holds it, None elsewhere; see ListingService.total_count.
 - created_after / created_before must be timezone-aware (a naive datetime is a
   BadQueryArgumentError: guessing a zone would silently shift the range); both are
   strict bounds.
@@ -32,8 +40,10 @@ Pagination semantics (as GitHub implements Relay connections):
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from services.cursors import CursorCodec
@@ -45,6 +55,9 @@ from services.validation import normalize_tags
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_OWNER_ID_LENGTH = 256
+SELECTIVITY_CACHE_SIZE = 10_000
+SELECTIVITY_TTL_SECONDS = 60.0
+"""How long a tag's count may be reused to pick the driving tag (only speed depends on it)."""
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -69,12 +82,63 @@ class Connection:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+    query: ImageQuery  # the validated filter, for total_count
 
 
 class ListingService:
     def __init__(self, repository: ImageRepository, cursor_secret: str) -> None:
         self._repository = repository
         self._cursors = CursorCodec(cursor_secret)
+        self._tag_counts: dict[str, tuple[float, int]] = {}  # tag -> (read at, count)
+        self._tag_counts_lock = threading.Lock()
+
+    def total_count(self, query: ImageQuery) -> int | None:
+        """Every image the filter matches, from counters, or None where none holds it.
+
+        Exact (counters move in the transactions that move images, see infra/dynamodb.py)
+        for an owner's images in one status (ownerId, any sort, no tags, no date range)
+        and for one tag's READY images (no owner, no date range). None for everything
+        else: the global feed, several tags, a date range, a tag with an owner. Never a
+        Scan or a COUNT Query. Images written before counters existed are not counted
+        (`picgraph recount` rebuilds the counters); a count never goes below 0.
+        """
+        if query.created_after is not None or query.created_before is not None:
+            return None
+        if query.owner_id is not None:
+            if query.tags:
+                return None
+            return max(0, self._repository.owner_count(query.owner_id, query.status))
+        if len(query.tags) == 1 and query.status is ImageStatus.READY:
+            (tag,) = query.tags
+            return max(0, self._repository.tag_counts([tag])[tag])
+        return None
+
+    def _most_selective_first(self, query: ImageQuery) -> ImageQuery:
+        """The query with the tag of fewest READY images first (the one that drives)."""
+        if query.owner_id is not None or len(query.tags) < 2:
+            return query
+        counts = self._selectivity(query.tags)
+        driving = min(query.tags, key=lambda tag: (counts[tag], tag))
+        rest = tuple(tag for tag in query.tags if tag != driving)
+        return replace(query, tags=(driving, *rest))
+
+    def _selectivity(self, tags: Sequence[str]) -> dict[str, int]:
+        now = time.monotonic()
+        with self._tag_counts_lock:
+            known = {
+                tag: count
+                for tag, (read_at, count) in self._tag_counts.items()
+                if tag in tags and now - read_at < SELECTIVITY_TTL_SECONDS
+            }
+        missing = [tag for tag in tags if tag not in known]
+        if missing:
+            fresh = self._repository.tag_counts(missing)
+            with self._tag_counts_lock:
+                self._tag_counts.update({tag: (now, count) for tag, count in fresh.items()})
+                if len(self._tag_counts) > SELECTIVITY_CACHE_SIZE:
+                    self._tag_counts.clear()  # a crude bound: refilled on demand
+            known.update(fresh)
+        return known
 
     def list_images(
         self,
@@ -110,7 +174,12 @@ class ListingService:
             (before_position, after_position) if backwards else (after_position, before_position)
         )
         ascending = (query.sort is SortOrder.OLDEST_FIRST) != backwards
-        page, more, resume = self._read(query, size, start, stop, ascending, backwards)
+        page: list[Image] = []
+        more, resume = False, None
+        # An empty window (start not before stop) has nothing to read.
+        if start is None or stop is None or _precedes(start, stop, ascending):
+            driven = self._most_selective_first(query)
+            page, more, resume = self._read(driven, size, start, stop, ascending, backwards)
 
         edges = tuple(Edge(self._cursor(image, binding), image) for image in page)
         if backwards:
@@ -125,6 +194,7 @@ class ListingService:
                 has_previous_page=more,
                 start_cursor=resume_cursor or first_cursor,
                 end_cursor=last_cursor,
+                query=query,
             )
         return Connection(
             edges=edges,
@@ -132,6 +202,7 @@ class ListingService:
             has_previous_page=after is not None,
             start_cursor=first_cursor,
             end_cursor=resume_cursor or last_cursor,
+            query=query,
         )
 
     def _read(
@@ -144,8 +215,6 @@ class ListingService:
         backwards: bool,
     ) -> tuple[list[Image], bool, Position | None]:
         """The page in walk order, whether more follow it, and where the next one starts."""
-        if start is not None and stop is not None and not _precedes(start, stop, ascending):
-            return [], False, None  # an empty window: nothing to read
         if stop is None:
             found = self._list(query, limit=size, after=start, backwards=backwards)
             return list(found.images), found.has_more, found.resume_after

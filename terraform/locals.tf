@@ -71,6 +71,7 @@ locals {
     PICGRAPH_MAX_QUERY_COST           = tostring(var.max_query_cost)
     PICGRAPH_LOG_LEVEL                = var.log_level
     PICGRAPH_CLEANUP_SHARDS           = tostring(var.cleanup_shards)
+    PICGRAPH_COUNTER_SHARDS           = tostring(var.counter_shards)
 
     PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS = tostring(var.max_token_lifetime_seconds)
 

@@ -123,3 +123,38 @@ def seed_image(
     )
     repository.save(deleted, previous=ready)
     return deleted
+
+
+def counter_mismatches(client: DynamoDBClient, table_name: str) -> dict[str, tuple[int, int]]:
+    """Counters that differ from a recount of what the indexes hold (a test-only Scan).
+
+    Owner counts against the image items per owner and status; tag counts (summed over
+    their shards) against the tag-timeline entries, which exist exactly while an image
+    is READY. Returns {what: (counter, recount)}; empty when every counter is exact.
+    """
+    counters: dict[str, int] = {}
+    recount: dict[str, int] = {}
+    paginator = client.get_paginator("scan")
+    for page in paginator.paginate(TableName=table_name):
+        for item in page["Items"]:
+            pk, sk = item["PK"]["S"], item["SK"]["S"]
+            if pk.startswith("COUNTS#OWNER#"):
+                owner = pk.removeprefix("COUNTS#OWNER#")
+                for name, value in item.items():
+                    if name not in ("PK", "SK"):
+                        what = f"owner {owner} {name}"
+                        counters[what] = counters.get(what, 0) + int(value["N"])
+            elif pk.startswith("COUNTS#TAG#"):
+                what = f"tag {pk.removeprefix('COUNTS#TAG#').split('#')[0]}"
+                counters[what] = counters.get(what, 0) + int(item["ready"]["N"])
+            elif pk.startswith("IMAGE#") and sk == "IMAGE":
+                what = f"owner {item['ownerId']['S']} {item['status']['S']}"
+                recount[what] = recount.get(what, 0) + 1
+            elif pk.startswith("IMAGE#") and sk.startswith("TAG#"):
+                what = f"tag {sk.removeprefix('TAG#')}"
+                recount[what] = recount.get(what, 0) + 1
+    return {
+        what: (counters.get(what, 0), recount.get(what, 0))
+        for what in sorted(set(counters) | set(recount))
+        if counters.get(what, 0) != recount.get(what, 0)
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from infra.errors import ImageAlreadyExistsError, ObjectNotFoundError, StaleImageError
@@ -66,6 +66,18 @@ class FakeRepository:
             if current is not None and current.version != image.version:
                 raise StaleImageError(image.id)
             self.images.pop(image.id, None)
+
+    def owner_count(self, owner_id: str, status: ImageStatus) -> int:
+        """Recounted from the images: what the DynamoDB counters must always equal."""
+        return sum(
+            1
+            for image in self.images.values()
+            if image.owner_id == owner_id and image.status is status
+        )
+
+    def tag_counts(self, tags: Sequence[str]) -> dict[str, int]:
+        ready = [image for image in self.images.values() if image.status is ImageStatus.READY]
+        return {tag: sum(1 for image in ready if tag in image.tags) for tag in tags}
 
     def list_page(
         self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
