@@ -198,16 +198,17 @@ class RecordingDynamoClient:
 
     def batch_get_item(self, *, RequestItems: dict[str, Any], **_: Any) -> dict[str, Any]:  # noqa: N803
         """Eventually consistent: 0.5 RCU per started 4 KB of each key, found or not."""
-        found: list[Item] = []
+        responses: dict[str, list[Item]] = {}
         with self._lock:
-            for request in RequestItems.values():
+            for name, request in RequestItems.items():
+                found = responses.setdefault(name, [])
                 for key in request["Keys"]:
                     item = self.items.get(_table_key(key))
                     self.capacity.gets += 1
                     self.capacity.read_units += max(1, math.ceil(item_size(item) / 4096)) / 2
                     if item is not None:
                         found.append(dict(item))
-        return {"Responses": {name: found for name in RequestItems}, "UnprocessedKeys": {}}
+        return {"Responses": responses, "UnprocessedKeys": {}}
 
     def query(self, **request: Any) -> dict[str, Any]:
         index = request.get("IndexName")
