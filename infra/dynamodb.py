@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -10,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from infra import items, keys
-from infra.errors import CounterReadError, ImageAlreadyExistsError, StaleImageError
+from infra import counters, items, keys
+from infra.errors import ImageAlreadyExistsError, StaleImageError
 from infra.records import IdempotencyRecord, Image, ImagePage, ImageQuery, ImageStatus, Position
 
 if TYPE_CHECKING:
@@ -178,32 +177,27 @@ class DynamoImageRepository:
             raise
 
     def owner_count(self, owner_id: str, status: ImageStatus) -> int:
-        """The owner's images in `status`, from the counter item (one GetItem, 0.5 RCU)."""
-        response = self.client.get_item(
-            TableName=self.table_name,
-            Key=items.serialize(keys.owner_counter_key(owner_id)),
-            ProjectionExpression="#status",
-            ExpressionAttributeNames={"#status": status.value},
-        )
-        return items.counter_value(response.get("Item"), status.value)
+        return counters.read_owner_count(self.client, self.table_name, owner_id, status)
 
     def tag_counts(self, tags: Sequence[str]) -> dict[str, int]:
-        """READY images per tag: the sum of each tag's counter shards (BatchGetItem)."""
-        wanted = list(dict.fromkeys(tags))
-        requested = [
-            key for tag in wanted for key in keys.tag_counter_keys(tag, self.counter_shards)
-        ]
-        shard_owner = {
-            key[keys.TABLE_PK]: tag
-            for tag in wanted
-            for key in keys.tag_counter_keys(tag, self.counter_shards)
+        return counters.read_tag_counts(
+            self.client, self.table_name, tags, shards=self.counter_shards
+        )
+
+    def recount(self, *, owners: Sequence[str] = (), tags: Sequence[str] = ()) -> dict[str, Any]:
+        """Rebuild counters from the indexes (exact when those images do not move meanwhile)."""
+        return {
+            "owners": {
+                owner: counters.recount_owner(self.client, self.table_name, owner)
+                for owner in owners
+            },
+            "tags": {
+                tag: counters.recount_tag(
+                    self.client, self.table_name, tag, shards=self.counter_shards
+                )
+                for tag in tags
+            },
         }
-        totals = dict.fromkeys(wanted, 0)
-        for start in range(0, len(requested), BATCH_GET_LIMIT):
-            for item in self._batch_get(requested[start : start + BATCH_GET_LIMIT]):
-                tag = shard_owner[item[keys.TABLE_PK]["S"]]
-                totals[tag] += items.counter_value(item, keys.TAG_COUNT_ATTRIBUTE)
-        return totals
 
     def list_page(
         self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
@@ -266,56 +260,9 @@ class DynamoImageRepository:
         self.client.transact_write_items(TransactItems=writes)
 
     def _counter_updates(self, image: Image | None, previous: Image | None) -> list[Any]:
-        """The counter ADDs that move `previous` to `image` (None: absent), for its transaction.
-
-        The owner's per-status counts follow the image's status; a tag's count holds
-        the READY images carrying it (like the tag timelines). Increments and decrements
-        of a tag go to the shard of the image id; only the sum over shards is read.
-        """
-        before = previous.status if previous is not None else None
-        after = image.status if image is not None else None
-        updates: list[Any] = []
-        if before is not after:
-            owner = (image or previous).owner_id  # type: ignore[union-attr]
-            deltas = {
-                status.value: delta
-                for status, delta in ((before, -1), (after, 1))
-                if status is not None
-            }
-            updates.append(
-                items.counter_update(self.table_name, keys.owner_counter_key(owner), deltas)
-            )
-        counted_before = _counted_tags(previous)
-        counted_after = _counted_tags(image)
-        image_id = (image or previous).id  # type: ignore[union-attr]
-        shard = keys.shard_of(image_id, self.counter_shards)
-        for tag, delta in [(tag, -1) for tag in sorted(counted_before - counted_after)] + [
-            (tag, 1) for tag in sorted(counted_after - counted_before)
-        ]:
-            updates.append(
-                items.counter_update(
-                    self.table_name,
-                    keys.tag_counter_key(tag, shard),
-                    {keys.TAG_COUNT_ATTRIBUTE: delta},
-                )
-            )
-        return updates
-
-    def _batch_get(self, requested: list[dict[str, str]]) -> list[dict[str, Any]]:
-        """Every existing item of `requested` (<= 100 keys), retrying unprocessed keys."""
-        found: list[dict[str, Any]] = []
-        pending: dict[str, Any] = {
-            self.table_name: {"Keys": [items.serialize(key) for key in requested]}
-        }
-        for attempt in range(BATCH_GET_ATTEMPTS):
-            if attempt:
-                time.sleep(min(1.0, 0.05 * 2**attempt))
-            response = self.client.batch_get_item(RequestItems=pending)
-            found.extend(response.get("Responses", {}).get(self.table_name, []))
-            pending = dict(response.get("UnprocessedKeys") or {})
-            if not pending:
-                return found
-        raise CounterReadError("DynamoDB left counter keys unprocessed; try again")
+        return counters.counter_updates(
+            self.table_name, image, previous, shards=self.counter_shards
+        )
 
     def _tag_writes(self, image: Image, previous: Image) -> Iterator[dict[str, Any]]:
         """Tag-timeline entries follow the image: present exactly while it is READY."""
@@ -352,14 +299,9 @@ class DynamoImageRepository:
 IDEMPOTENCY_SECONDS = 24 * 3600
 MAX_TRANSACTION_ITEMS = 100
 """DynamoDB's limit of actions in one TransactWriteItems."""
-BATCH_GET_LIMIT = 100
-BATCH_GET_ATTEMPTS = 5
+
 MAX_PARALLEL_QUERIES = 16
 """Threads one fan-out over shards uses (boto3 clients are thread-safe)."""
-
-
-def _counted_tags(image: Image | None) -> set[str]:
-    return set(image.tags) if image is not None and image.status is ImageStatus.READY else set()
 
 
 def _code(exc: ClientError) -> str:

@@ -25,7 +25,7 @@ Pagination semantics (as GitHub implements Relay connections):
   continues the scan instead of reading the same items again (the repository's
   ImagePage.resume_after).
 - A filter on several tags (and no owner) drives on its most selective tag: the tag
-  counters (one BatchGetItem, cached per process for SELECTIVITY_TTL_SECONDS) pick the
+  counters (one BatchGetItem, cached per process: services.counting) pick the
   tag with the fewest READY images, whose timeline is read while the other tags are
   checked in code. Every timeline has the same (createdAt, id) order and a cursor
   holds only a position in it, so the choice is not part of the cursor: a cursor stays
@@ -40,12 +40,11 @@ Pagination semantics (as GitHub implements Relay connections):
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from services.counting import TagSelectivity, total_count
 from services.cursors import CursorCodec
 from services.errors import BadQueryArgumentError, InputValidationError, QueryForbiddenError
 from services.models import Image, ImagePage, ImageQuery, ImageStatus, Position, SortOrder
@@ -55,9 +54,6 @@ from services.validation import normalize_tags
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_OWNER_ID_LENGTH = 256
-SELECTIVITY_CACHE_SIZE = 10_000
-SELECTIVITY_TTL_SECONDS = 60.0
-"""How long a tag's count may be reused to pick the driving tag (only speed depends on it)."""
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -89,56 +85,11 @@ class ListingService:
     def __init__(self, repository: ImageRepository, cursor_secret: str) -> None:
         self._repository = repository
         self._cursors = CursorCodec(cursor_secret)
-        self._tag_counts: dict[str, tuple[float, int]] = {}  # tag -> (read at, count)
-        self._tag_counts_lock = threading.Lock()
+        self._selectivity = TagSelectivity(repository)
 
     def total_count(self, query: ImageQuery) -> int | None:
-        """Every image the filter matches, from counters, or None where none holds it.
-
-        Exact (counters move in the transactions that move images, see infra/dynamodb.py)
-        for an owner's images in one status (ownerId, any sort, no tags, no date range)
-        and for one tag's READY images (no owner, no date range). None for everything
-        else: the global feed, several tags, a date range, a tag with an owner. Never a
-        Scan or a COUNT Query. Images written before counters existed are not counted
-        (`picgraph recount` rebuilds the counters); a count never goes below 0.
-        """
-        if query.created_after is not None or query.created_before is not None:
-            return None
-        if query.owner_id is not None:
-            if query.tags:
-                return None
-            return max(0, self._repository.owner_count(query.owner_id, query.status))
-        if len(query.tags) == 1 and query.status is ImageStatus.READY:
-            (tag,) = query.tags
-            return max(0, self._repository.tag_counts([tag])[tag])
-        return None
-
-    def _most_selective_first(self, query: ImageQuery) -> ImageQuery:
-        """The query with the tag of fewest READY images first (the one that drives)."""
-        if query.owner_id is not None or len(query.tags) < 2:
-            return query
-        counts = self._selectivity(query.tags)
-        driving = min(query.tags, key=lambda tag: (counts[tag], tag))
-        rest = tuple(tag for tag in query.tags if tag != driving)
-        return replace(query, tags=(driving, *rest))
-
-    def _selectivity(self, tags: Sequence[str]) -> dict[str, int]:
-        now = time.monotonic()
-        with self._tag_counts_lock:
-            known = {
-                tag: count
-                for tag, (read_at, count) in self._tag_counts.items()
-                if tag in tags and now - read_at < SELECTIVITY_TTL_SECONDS
-            }
-        missing = [tag for tag in tags if tag not in known]
-        if missing:
-            fresh = self._repository.tag_counts(missing)
-            with self._tag_counts_lock:
-                self._tag_counts.update({tag: (now, count) for tag, count in fresh.items()})
-                if len(self._tag_counts) > SELECTIVITY_CACHE_SIZE:
-                    self._tag_counts.clear()  # a crude bound: refilled on demand
-            known.update(fresh)
-        return known
+        """See services.counting.total_count."""
+        return total_count(self._repository, query)
 
     def list_images(
         self,
@@ -178,7 +129,7 @@ class ListingService:
         more, resume = False, None
         # An empty window (start not before stop) has nothing to read.
         if start is None or stop is None or _precedes(start, stop, ascending):
-            driven = self._most_selective_first(query)
+            driven = self._selectivity.most_selective_first(query)
             page, more, resume = self._read(driven, size, start, stop, ascending, backwards)
 
         edges = tuple(Edge(self._cursor(image, binding), image) for image in page)

@@ -6,6 +6,7 @@ tests also catch a provisioning definition that drifts from the key layout.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -158,3 +159,23 @@ def counter_mismatches(client: DynamoDBClient, table_name: str) -> dict[str, tup
         for what in sorted(set(counters) | set(recount))
         if counters.get(what, 0) != recount.get(what, 0)
     }
+
+
+_MOTO_LOCK = threading.Lock()
+
+
+def one_request_at_a_time(client: Any) -> Any:
+    """A client whose requests the in-process moto backend handles one at a time.
+
+    Each real DynamoDB or S3 request is atomic; moto's in-memory backend is not thread
+    safe (a transaction deep-copies a table another thread is changing). The lock makes
+    each request atomic as in AWS while the two runs still interleave between requests.
+    """
+    call = client._make_api_call
+
+    def atomic(operation: str, params: dict[str, Any]) -> Any:
+        with _MOTO_LOCK:
+            return call(operation, params)
+
+    client._make_api_call = atomic
+    return client

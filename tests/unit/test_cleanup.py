@@ -33,7 +33,7 @@ from services.cleanup import DEFAULT_GRACE, CleanupReport, CleanupService
 from services.errors import ErrorCode
 from services.models import Image, ImageStatus
 from tests.support.clock import FakeMonotonic
-from tests.support.dynamo import counter_mismatches
+from tests.support.dynamo import counter_mismatches, one_request_at_a_time
 from tests.support.world import Items, MotoWorld, build_moto_world, new_user
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
@@ -514,26 +514,6 @@ def test_an_image_restored_after_the_index_was_read_is_not_touched(world: World)
     assert (report.purged, report.skipped_conflicts, report.objects_deleted) == (0, 1, 0)
     assert world.stored(image.id).status is ImageStatus.READY
     assert world.s3_keys() == keys_before
-
-
-_MOTO_LOCK = threading.Lock()
-
-
-def one_request_at_a_time(client: Any) -> Any:
-    """A client whose requests the in-process moto backend handles one at a time.
-
-    Each real DynamoDB or S3 request is atomic; moto's in-memory backend is not thread
-    safe (a transaction deep-copies a table another thread is changing). The lock makes
-    each request atomic as in AWS while the two runs still interleave between requests.
-    """
-    call = client._make_api_call
-
-    def atomic(operation: str, params: dict[str, Any]) -> Any:
-        with _MOTO_LOCK:
-            return call(operation, params)
-
-    client._make_api_call = atomic
-    return client
 
 
 def test_two_purges_at_once_both_finish_and_leave_a_clean_state(world: World) -> None:

@@ -18,8 +18,8 @@ for every follow-up, on a fresh table and bucket (moto, real boto3):
 After the crash and after the follow-up no object is orphaned (each belongs to
 keys.object_keys of an image that still has an item) and no image is stuck (every
 non-READY item is in the cleanup index); every READY image has all its objects and is in
-the global feed. At the end the bucket holds exactly the keys READY images serve and the
-table only READY images.
+the global feed; every owner and tag counter equals a recount of the indexes. At the end
+the bucket holds exactly the keys READY images serve and the table only READY images.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from services.errors import NotFoundError
 from services.imaging import PillowImageProcessor
 from services.models import Image, ImageQuery, ImageStatus, SortOrder
 from tests.support.clock import FakeClock
+from tests.support.dynamo import counter_mismatches
 from tests.support.world import JPEG, JWT_SECRET, new_user
 
 RETENTION_DAYS = 30
@@ -379,6 +380,8 @@ def assert_nothing_orphaned_or_stuck(world: World, when: str) -> None:
             assert image.id in feed_ids(world, image), f"{when}: READY image not in the feed"
         else:
             assert "GSI3PK" in raw[image.id], f"{when}: {image.status} outside the cleanup index"
+    wrong = counter_mismatches(world.backend.dynamodb, world.settings.table_name)
+    assert not wrong, f"{when}: counters (counter, recount) differ from the indexes: {wrong}"
 
 
 def feed_ids(world: World, image: Image) -> set[str]:
