@@ -27,13 +27,18 @@ BATCH_GET_ATTEMPTS = 5
 
 
 def counter_updates(
-    table_name: str, image: Image | None, previous: Image | None, *, shards: int
+    table_name: str,
+    image: Image | None,
+    previous: Image | None,
+    *,
+    shards: int,
+    owner_shards: int,
 ) -> list[dict[str, Any]]:
     """The counter ADDs that move `previous` to `image` (None: absent), for its transaction.
 
     The owner's per-status counts follow the image's status; a tag's count holds the
-    READY images carrying it (exactly like the tag timelines). A tag's increments and
-    decrements go to the shard of the image id; only the sum over shards is read.
+    READY images carrying it (exactly like the tag timelines). Increments and decrements
+    go to the shard of the image id; only the sum over shards is read.
     """
     subject = image or previous
     if subject is None:
@@ -47,7 +52,7 @@ def counter_updates(
             for status, delta in ((before, -1), (after, 1))
             if status is not None
         }
-        key = keys.owner_counter_key(subject.owner_id)
+        key = keys.owner_counter_key(subject.owner_id, keys.shard_of(subject.id, owner_shards))
         updates.append(items.counter_update(table_name, key, deltas))
     counted_before, counted_after = _counted_tags(previous), _counted_tags(image)
     shard = keys.shard_of(subject.id, shards)
@@ -60,16 +65,12 @@ def counter_updates(
 
 
 def read_owner_count(
-    client: DynamoDBClient, table_name: str, owner_id: str, status: ImageStatus
+    client: DynamoDBClient, table_name: str, owner_id: str, status: ImageStatus, *, shards: int
 ) -> int:
-    """One eventually consistent GetItem (0.5 RCU)."""
-    response = client.get_item(
-        TableName=table_name,
-        Key=items.serialize(keys.owner_counter_key(owner_id)),
-        ProjectionExpression="#status",
-        ExpressionAttributeNames={"#status": status.value},
-    )
-    return items.counter_value(response.get("Item"), status.value)
+    """The owner's shards summed: one BatchGetItem (0.5 RCU per shard, eventually consistent)."""
+    requested = keys.owner_counter_keys(owner_id, shards)
+    found = _batch_get(client, table_name, requested)
+    return sum(items.counter_value(item, status.value) for item in found)
 
 
 def read_tag_counts(
@@ -91,35 +92,47 @@ def read_tag_counts(
     return totals
 
 
-def recount_owner(client: DynamoDBClient, table_name: str, owner_id: str) -> dict[str, int]:
+def recount_owner(
+    client: DynamoDBClient, table_name: str, owner_id: str, *, shards: int
+) -> dict[str, int]:
     """Set the owner's counters to what GSI1 holds per status (Queries of keys only)."""
     counts = {
         status.value: _count_partition(client, table_name, keys.owner_partition(owner_id, status))
         for status in ImageStatus
     }
-    client.put_item(
-        TableName=table_name,
-        Item=items.serialize({**keys.owner_counter_key(owner_id), **counts}),
-    )
+    zeros = dict.fromkeys(counts, 0)
+    _put_shards(client, table_name, keys.owner_counter_keys(owner_id, shards), counts, zeros)
     return counts
 
 
 def recount_tag(client: DynamoDBClient, table_name: str, tag: str, *, shards: int) -> int:
     """Set the tag's count to its timeline's entries: shard 0 holds it, the others 0."""
     count = _count_partition(client, table_name, keys.tag_partition(tag))
-    writes = [
+    attribute = keys.TAG_COUNT_ATTRIBUTE
+    _put_shards(
+        client, table_name, keys.tag_counter_keys(tag, shards), {attribute: count}, {attribute: 0}
+    )
+    return count
+
+
+def _put_shards(
+    client: DynamoDBClient,
+    table_name: str,
+    shard_keys: list[dict[str, str]],
+    first: dict[str, int],
+    others: dict[str, int],
+) -> None:
+    """Shard 0 gets `first`, every other shard `others`, in one transaction (<= 100)."""
+    writes: list[Any] = [
         {
             "Put": {
                 "TableName": table_name,
-                "Item": items.serialize(
-                    {**key, keys.TAG_COUNT_ATTRIBUTE: count if shard == 0 else 0}
-                ),
+                "Item": items.serialize({**key, **(first if shard == 0 else others)}),
             }
         }
-        for shard, key in enumerate(keys.tag_counter_keys(tag, shards))
+        for shard, key in enumerate(shard_keys)
     ]
-    client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
-    return count
+    client.transact_write_items(TransactItems=writes)
 
 
 def _count_partition(client: DynamoDBClient, table_name: str, partition: str) -> int:

@@ -33,12 +33,14 @@ class DynamoImageRepository:
         session: boto3.Session | None = None,
         cleanup_shards: int = 1,
         counter_shards: int = 1,
+        owner_counter_shards: int = 1,
     ) -> None:
-        if cleanup_shards < 1 or counter_shards < 1:
-            raise ValueError("cleanup_shards and counter_shards must be positive")
+        if min(cleanup_shards, counter_shards, owner_counter_shards) < 1:
+            raise ValueError("shard counts must be positive")
         self.table_name = table_name
         self.cleanup_shards = cleanup_shards
         self.counter_shards = counter_shards
+        self.owner_counter_shards = owner_counter_shards
         self._client = client
         self._session = session
         self._first_bucket_seen: str | None = None
@@ -177,7 +179,9 @@ class DynamoImageRepository:
             raise
 
     def owner_count(self, owner_id: str, status: ImageStatus) -> int:
-        return counters.read_owner_count(self.client, self.table_name, owner_id, status)
+        return counters.read_owner_count(
+            self.client, self.table_name, owner_id, status, shards=self.owner_counter_shards
+        )
 
     def tag_counts(self, tags: Sequence[str]) -> dict[str, int]:
         return counters.read_tag_counts(
@@ -188,7 +192,9 @@ class DynamoImageRepository:
         """Rebuild counters from the indexes (exact when those images do not move meanwhile)."""
         return {
             "owners": {
-                owner: counters.recount_owner(self.client, self.table_name, owner)
+                owner: counters.recount_owner(
+                    self.client, self.table_name, owner, shards=self.owner_counter_shards
+                )
                 for owner in owners
             },
             "tags": {
@@ -261,7 +267,11 @@ class DynamoImageRepository:
 
     def _counter_updates(self, image: Image | None, previous: Image | None) -> list[Any]:
         return counters.counter_updates(
-            self.table_name, image, previous, shards=self.counter_shards
+            self.table_name,
+            image,
+            previous,
+            shards=self.counter_shards,
+            owner_shards=self.owner_counter_shards,
         )
 
     def _tag_writes(self, image: Image, previous: Image) -> Iterator[dict[str, Any]]:

@@ -7,7 +7,7 @@ Table: PK/SK. Three overloaded GSIs, all projecting every attribute:
 TTL attribute: expiresAt (epoch seconds), set on pending uploads and idempotency records.
 
 Counter items (no index attributes), written in the transaction that moves an image:
-  COUNTS#OWNER#{owner} / COUNTS        one number per status: the owner's images in it
+  COUNTS#OWNER#{owner}[#{k}] / COUNTS[#{k}]  a number per status: the owner's images in it
   COUNTS#TAG#{tag}[#{k}] / COUNTS      `ready`: READY images carrying the tag, sharded
 """
 
@@ -70,12 +70,20 @@ COUNTS_SK = "COUNTS"
 TAG_COUNT_ATTRIBUTE = "ready"
 
 
-def owner_counter_key(owner_id: str) -> dict[str, str]:
-    """An owner's image counts, one numeric attribute per status (named by its value).
+def owner_counter_key(owner_id: str, shard: int = 0) -> dict[str, str]:
+    """One shard of an owner's image counts: a number per status (named by its value).
 
-    Unsharded: one owner's writes are far below a partition's limit (docs/data-model.md).
+    Sharded (a hot account moves ~6 counter WCU per upload, docs/data-model.md); the
+    count is the sum over the shards. Owner ids may contain '#', so the shard is also
+    in the sort key: (PK, SK) never names two different (owner, shard) pairs.
     """
-    return {TABLE_PK: f"COUNTS#OWNER#{owner_id}", TABLE_SK: COUNTS_SK}
+    if shard == 0:
+        return {TABLE_PK: f"COUNTS#OWNER#{owner_id}", TABLE_SK: COUNTS_SK}
+    return {TABLE_PK: f"COUNTS#OWNER#{owner_id}#{shard}", TABLE_SK: f"{COUNTS_SK}#{shard}"}
+
+
+def owner_counter_keys(owner_id: str, shards: int) -> list[dict[str, str]]:
+    return [owner_counter_key(owner_id, shard) for shard in range(max(1, shards))]
 
 
 def tag_counter_key(tag: str, shard: int = 0) -> dict[str, str]:

@@ -60,6 +60,7 @@ class Settings:
     log_level: str
     cleanup_shards: int = 64
     counter_shards: int = 16
+    owner_counter_shards: int = 4
 
     @property
     def uses_dev_jwt_secret(self) -> bool:
@@ -149,6 +150,8 @@ class Settings:
             # Shards of each tag's READY-image counter (a hot tag's counter takes a write
             # per tagged upload); only ever raise it, like the cleanup shards.
             counter_shards=_int(env, "PICGRAPH_COUNTER_SHARDS", 16, 1, 100),
+            # Shards of each owner's counters (the busiest account's moves); only raise it.
+            owner_counter_shards=_int(env, "PICGRAPH_OWNER_COUNTER_SHARDS", 4, 1, 100),
         )
 
 

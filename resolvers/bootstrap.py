@@ -97,6 +97,7 @@ def build_app(
             session=session,
             cleanup_shards=settings.cleanup_shards,
             counter_shards=settings.counter_shards,
+            owner_counter_shards=settings.owner_counter_shards,
         )
     if store is None:
         from infra.s3 import S3ObjectStore

@@ -263,7 +263,7 @@ that move in the same transaction as the images; null where no counter holds it.
 Exact for: ownerId (any status, any sort) without tags or a date range; a single
 tag (READY) without ownerId or a date range. Null for: the global feed (no ownerId,
 no tags), two or more tags, any createdAfter/createdBefore, a tag with ownerId.
-Counts images written since counters exist (`picgraph recount` counts older ones).
+Images written before counters existed count only after `picgraph recount`.
 Read only when selected."""
 
 

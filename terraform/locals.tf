@@ -72,6 +72,7 @@ locals {
     PICGRAPH_LOG_LEVEL                = var.log_level
     PICGRAPH_CLEANUP_SHARDS           = tostring(var.cleanup_shards)
     PICGRAPH_COUNTER_SHARDS           = tostring(var.counter_shards)
+    PICGRAPH_OWNER_COUNTER_SHARDS     = tostring(var.owner_counter_shards)
 
     PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS = tostring(var.max_token_lifetime_seconds)
 

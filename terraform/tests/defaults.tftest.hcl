@@ -95,7 +95,7 @@ run "function_and_environment" {
       "PICGRAPH_MAX_TOKENS", "PICGRAPH_MAX_QUERY_COST", "PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS",
       "PICGRAPH_LOG_LEVEL", "PICGRAPH_CDN_URL", "PICGRAPH_CDN_KEY_PAIR_ID",
       "PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN", "PICGRAPH_CDN_PUBLIC", "PICGRAPH_CLEANUP_SHARDS",
-      "PICGRAPH_COUNTER_SHARDS",
+      "PICGRAPH_COUNTER_SHARDS", "PICGRAPH_OWNER_COUNTER_SHARDS",
     ])
     error_message = "the function's environment must be exactly the PICGRAPH_* settings (and nothing Lambda reserves)"
   }
@@ -131,6 +131,7 @@ run "function_and_environment" {
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_LOG_LEVEL"] == "INFO" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_CLEANUP_SHARDS"] == "64" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_COUNTER_SHARDS"] == "16" &&
+      one(aws_lambda_function.graphql.environment).variables["PICGRAPH_OWNER_COUNTER_SHARDS"] == "4" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_PUBLIC_S3_ENDPOINT"] == ""
     )
     error_message = "the settings' defaults must reach the function as strings"

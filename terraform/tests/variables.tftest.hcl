@@ -243,6 +243,16 @@ run "rejects_counter_shards_above_a_batch_get" {
   expect_failures = [var.counter_shards]
 }
 
+run "rejects_owner_counter_shards_zero" {
+  command = plan
+
+  variables {
+    owner_counter_shards = 0
+  }
+
+  expect_failures = [var.owner_counter_shards]
+}
+
 run "rejects_cleanup_shards_zero" {
   command = plan
 

@@ -140,7 +140,8 @@ def counter_mismatches(client: DynamoDBClient, table_name: str) -> dict[str, tup
         for item in page["Items"]:
             pk, sk = item["PK"]["S"], item["SK"]["S"]
             if pk.startswith("COUNTS#OWNER#"):
-                owner = pk.removeprefix("COUNTS#OWNER#")
+                shard = sk.removeprefix("COUNTS").removeprefix("#")
+                owner = pk.removeprefix("COUNTS#OWNER#").removesuffix(f"#{shard}" if shard else "")
                 for name, value in item.items():
                     if name not in ("PK", "SK"):
                         what = f"owner {owner} {name}"

@@ -153,8 +153,9 @@ def test_counters_are_read_only_when_total_count_is_selected(world: World) -> No
     """
     GIVEN an owner's image
     WHEN the owner's gallery is listed without and with totalCount
-    THEN only the second reads the owner's counter (one GetItem); a tag's total is one
-         BatchGetItem of its PICGRAPH_COUNTER_SHARDS shards; never a Scan or COUNT Query
+    THEN only the second reads the owner's counters (one BatchGetItem of its
+         PICGRAPH_OWNER_COUNTER_SHARDS shards); a tag's total is one BatchGetItem of its
+         PICGRAPH_COUNTER_SHARDS shards; never a Scan or COUNT Query
     """
     owner = new_user("owner")
     world.ready(owner, tags=("sea",))
@@ -168,9 +169,13 @@ def test_counters_are_read_only_when_total_count_is_selected(world: World) -> No
     assert recorder.operations() == ["Query"]
     recorder.clear()
     assert world.total(owner, ownerId=owner) == 1
-    assert recorder.operations() == ["Query", "GetItem"]
-    counter_key = recorder.calls[1].params["Key"]
-    assert counter_key["PK"] == {"S": f"COUNTS#OWNER#{owner}"}
+    assert recorder.operations() == ["Query", "BatchGetItem"]
+    (request,) = recorder.calls[1].params["RequestItems"].values()
+    assert [key["PK"]["S"] for key in request["Keys"]] == [
+        f"COUNTS#OWNER#{owner}",
+        *(f"COUNTS#OWNER#{owner}#{shard}" for shard in range(1, 4)),
+    ]
+    assert world.settings.owner_counter_shards == 4
     recorder.clear()
     assert world.total(owner, tags=["sea"]) == 1
     assert recorder.operations() == ["Query", "BatchGetItem"]
@@ -388,7 +393,7 @@ def test_recount_rebuilds_counters_of_images_written_before_counters(world: Worl
 
     assert report["tags"] == {"sea": 2, "sky": 1}
     assert report["owners"][owner]["READY"] == 2
-    assert set(recorder.operations()) == {"Query", "PutItem", "TransactWriteItems"}
+    assert set(recorder.operations()) == {"Query", "TransactWriteItems"}
     assert world.counts(owner) == {
         "PENDING_UPLOAD": 1,
         "PROCESSING": 0,
@@ -406,3 +411,15 @@ def test_recount_without_owner_or_tag_is_a_usage_error(capsys: pytest.CaptureFix
 
     assert main(["recount"]) == 2
     assert "--owner or --tag" in capsys.readouterr().err
+
+
+def test_owner_ids_with_hashes_never_share_a_counter_item() -> None:
+    """
+    GIVEN owners `a` and `a#1` (ids are JWT subjects: any text)
+    WHEN their counter shards are keyed
+    THEN no (PK, SK) of one is a key of the other
+    """
+    first = {tuple(key.values()) for key in keys.owner_counter_keys("a", 16)}
+    second = {tuple(key.values()) for key in keys.owner_counter_keys("a#1", 16)}
+    assert len(first) == len(second) == 16
+    assert not first & second
