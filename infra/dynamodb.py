@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -75,12 +77,12 @@ class DynamoImageRepository:
             "Item": items.to_item(image, cleanup_shards=self.cleanup_shards),
             "ConditionExpression": "attribute_not_exists(PK)",
         }
-        counters = self._counter_updates(image, previous=None)
+        moved = self._counter_updates(image, previous=None)
         if idempotency_key is None:
             try:
-                self._transact([{"Put": put_image}, *counters])
+                self._transact([{"Put": put_image}, *moved])
             except ClientError as exc:
-                if _code(exc) == "TransactionCanceledException":
+                if _code(exc) == "TransactionCanceledException" and not _only_conflicts(exc):
                     raise ImageAlreadyExistsError() from exc
                 raise
             return
@@ -97,9 +99,9 @@ class DynamoImageRepository:
             "ConditionExpression": "attribute_not_exists(PK)",
         }
         try:
-            self._transact([{"Put": put_image}, {"Put": put_record}, *counters])
+            self._transact([{"Put": put_image}, {"Put": put_record}, *moved])
         except ClientError as exc:
-            if _code(exc) == "TransactionCanceledException":
+            if _code(exc) == "TransactionCanceledException" and not _only_conflicts(exc):
                 existing = self.find_by_idempotency_key(image.owner_id, idempotency_key)
                 raise ImageAlreadyExistsError(
                     None if existing is None else existing.image_id
@@ -168,9 +170,9 @@ class DynamoImageRepository:
             }
             for tag in image.tags
         ]
-        counters = self._counter_updates(None, previous=image)
+        moved = self._counter_updates(None, previous=image)
         try:
-            self._transact([{"Delete": delete_image}, *tag_deletes, *counters])
+            self._transact([{"Delete": delete_image}, *tag_deletes, *moved])
         except ClientError as exc:
             if _code(exc) == "TransactionCanceledException":
                 if self.get(image.id) is None:
@@ -263,7 +265,17 @@ class DynamoImageRepository:
         # Image + <= 20 tag puts + <= 20 tag deletes + <= 40 tag counters + owner counter
         # + idempotency record = 83 at most (services.validation.MAX_TAGS = 20).
         assert len(writes) <= MAX_TRANSACTION_ITEMS, f"{len(writes)} items in one transaction"
-        self.client.transact_write_items(TransactItems=writes)
+        for attempt in range(TRANSACT_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=writes)
+                return
+            except ClientError as exc:
+                # Hot counter items take concurrent transactions: DynamoDB cancels one
+                # of two that overlap on an item (TransactionConflict), writing nothing.
+                # Retried here; a lost condition is the caller's (never retried).
+                if attempt == TRANSACT_ATTEMPTS - 1 or not _only_conflicts(exc):
+                    raise
+            time.sleep(random.uniform(0, TRANSACT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311
 
     def _counter_updates(self, image: Image | None, previous: Image | None) -> list[Any]:
         return counters.counter_updates(
@@ -307,11 +319,23 @@ class DynamoImageRepository:
 
 
 IDEMPOTENCY_SECONDS = 24 * 3600
+TRANSACT_ATTEMPTS = 5
+TRANSACT_BACKOFF_SECONDS = 0.01
 MAX_TRANSACTION_ITEMS = 100
 """DynamoDB's limit of actions in one TransactWriteItems."""
 
 MAX_PARALLEL_QUERIES = 16
 """Threads one fan-out over shards uses (boto3 clients are thread-safe)."""
+
+
+def _only_conflicts(exc: ClientError) -> bool:
+    """A cancelled transaction that lost only to concurrent ones (no condition failed)."""
+    if _code(exc) != "TransactionCanceledException":
+        return False
+    reasons = {
+        str(reason.get("Code", "None")) for reason in exc.response.get("CancellationReasons", [])
+    }
+    return "TransactionConflict" in reasons and reasons <= {"TransactionConflict", "None"}
 
 
 def _code(exc: ClientError) -> str:

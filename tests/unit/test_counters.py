@@ -10,18 +10,20 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from infra import keys
-from infra.dynamodb import MAX_TRANSACTION_ITEMS, DynamoImageRepository
+from infra.dynamodb import MAX_TRANSACTION_ITEMS, TRANSACT_ATTEMPTS, DynamoImageRepository
+from infra.errors import ImageAlreadyExistsError
 from services.cleanup import DEFAULT_GRACE
 from services.errors import DomainError
 from services.listing import ListingService
-from services.models import ImageStatus
+from services.models import Image, ImageStatus
 from services.validation import MAX_TAGS
 from tests.support.dynamo import (
     CallRecorder,
@@ -423,3 +425,58 @@ def test_owner_ids_with_hashes_never_share_a_counter_item() -> None:
     second = {tuple(key.values()) for key in keys.owner_counter_keys("a#1", 16)}
     assert len(first) == len(second) == 16
     assert not first & second
+
+
+class ConflictingClient:
+    """Cancels the first transactions as DynamoDB does when they overlap on an item."""
+
+    def __init__(self, reasons: list[str], conflicts: int) -> None:
+        self.reasons, self.conflicts, self.calls = reasons, conflicts, 0
+
+    def transact_write_items(self, **_: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls <= self.conflicts:
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                    "CancellationReasons": [{"Code": code} for code in self.reasons],
+                },
+                "TransactWriteItems",
+            )
+        return {}
+
+
+@pytest.mark.parametrize(
+    ("reasons", "conflicts", "outcome"),
+    [
+        (["None", "TransactionConflict"], 2, "written after 3 calls"),
+        (["ConditionalCheckFailed", "TransactionConflict"], 1, ImageAlreadyExistsError),
+        (["TransactionConflict"], 99, ClientError),
+    ],
+)
+def test_a_transaction_that_lost_only_to_a_concurrent_one_is_retried(
+    reasons: list[str], conflicts: int, outcome: Any
+) -> None:
+    """
+    GIVEN a hot counter item that concurrent transactions also write
+    WHEN DynamoDB cancels the create for a TransactionConflict (nothing was written)
+    THEN it is sent again (a bounded number of times); a failed condition never is
+    """
+    client = ConflictingClient(reasons, conflicts)
+    repository = DynamoImageRepository("t", client=client)  # type: ignore[arg-type]
+    image = Image(
+        id="img",
+        owner_id="owner",
+        filename="a.jpg",
+        content_type="image/jpeg",
+        declared_size=10,
+        created_at=datetime(2026, 11, 1, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    if isinstance(outcome, str):
+        repository.create(image)
+        assert client.calls == 3
+        return
+    with pytest.raises(outcome):
+        repository.create(image)
+    assert client.calls == (1 if outcome is ImageAlreadyExistsError else TRANSACT_ATTEMPTS)
