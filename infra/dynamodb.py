@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from infra import items, keys, quotas
+from infra import counters, items, keys, quotas
 from infra.errors import ImageAlreadyExistsError, QuotaConditionError, StaleImageError
 from infra.quotas import QuotaCharge, QuotaUsage
 from infra.records import IdempotencyRecord, Image, ImagePage, ImageQuery, ImageStatus, Position
@@ -34,11 +36,15 @@ class DynamoImageRepository:
         client: DynamoDBClient | None = None,
         session: boto3.Session | None = None,
         cleanup_shards: int = 1,
+        counter_shards: int = 1,
+        owner_counter_shards: int = 1,
     ) -> None:
-        if cleanup_shards < 1:
-            raise ValueError("cleanup_shards must be positive")
+        if min(cleanup_shards, counter_shards, owner_counter_shards) < 1:
+            raise ValueError("shard counts must be positive")
         self.table_name = table_name
         self.cleanup_shards = cleanup_shards
+        self.counter_shards = counter_shards
+        self.owner_counter_shards = owner_counter_shards
         self._client = client
         self._session = session
         self._first_bucket_seen: str | None = None
@@ -80,14 +86,6 @@ class DynamoImageRepository:
             "Item": items.to_item(image, cleanup_shards=self.cleanup_shards),
             "ConditionExpression": "attribute_not_exists(PK)",
         }
-        if idempotency_key is None and quota is None:
-            try:
-                self.client.put_item(**put_image)
-            except ClientError as exc:
-                if _code(exc) == "ConditionalCheckFailedException":
-                    raise ImageAlreadyExistsError() from exc
-                raise
-            return
         writes: list[Any] = [{"Put": put_image}]
         if idempotency_key is not None:
             record = {
@@ -103,8 +101,10 @@ class DynamoImageRepository:
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
             writes.append({"Put": put_record})
+        existence_checks = len(writes)
         if quota is not None:
             writes.append(quotas.charge_write(self.table_name, quota))
+        writes.extend(self._counter_updates(image, previous=None))
         try:
             self._transact(writes)
         except ClientError as exc:
@@ -114,7 +114,7 @@ class DynamoImageRepository:
             # existing image or idempotency record wins over a quota condition (a
             # replay creates nothing, so the quota must not refuse it).
             reasons = _cancellation_reasons(exc, len(writes))
-            if "ConditionalCheckFailed" in reasons[: len(writes) - (quota is not None)]:
+            if "ConditionalCheckFailed" in reasons[:existence_checks]:
                 existing = (
                     None
                     if idempotency_key is None
@@ -123,7 +123,7 @@ class DynamoImageRepository:
                 raise ImageAlreadyExistsError(
                     None if existing is None else existing.image_id
                 ) from exc
-            if quota is not None and reasons[-1] in _QUOTA_RETRY_REASONS:
+            if quota is not None and reasons[existence_checks] in _QUOTA_RETRY_REASONS:
                 raise QuotaConditionError(image.owner_id) from exc
             raise
 
@@ -171,6 +171,7 @@ class DynamoImageRepository:
         }
         tag_writes = [
             *self._tag_writes(image, previous),
+            *self._counter_updates(image, previous),
             *quotas.transition_writes(
                 self.table_name, image.owner_id, previous.status, image.status
             ),
@@ -191,16 +192,12 @@ class DynamoImageRepository:
 
     def delete(self, image: Image) -> None:
         quota_writes = quotas.transition_writes(self.table_name, image.owner_id, image.status, None)
+        # Only the stored version itself: the counters' and the quota's decrements in the
+        # same transaction must not apply twice when the image is already gone.
         delete_image: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": items.serialize(keys.image_key(image.id)),
-            # With a quota write the item must still exist: purging what another run
-            # purged already must not count it out of the quota twice.
-            "ConditionExpression": (
-                "#version = :expected"
-                if quota_writes
-                else "attribute_not_exists(PK) OR #version = :expected"
-            ),
+            "ConditionExpression": "#version = :expected",
             "ExpressionAttributeNames": {"#version": "version"},
             "ExpressionAttributeValues": {":expected": {"N": str(image.version)}},
         }
@@ -213,14 +210,42 @@ class DynamoImageRepository:
             }
             for tag in image.tags
         ]
+        moved = self._counter_updates(None, previous=image)
         try:
-            self._transact([{"Delete": delete_image}, *tag_deletes, *quota_writes])
+            self._transact([{"Delete": delete_image}, *tag_deletes, *quota_writes, *moved])
         except ClientError as exc:
             if _code(exc) == "TransactionCanceledException":
-                if quota_writes and self.get(image.id) is None:
-                    return  # already gone (deleting what is gone is not an error)
+                if self.get(image.id) is None:
+                    return  # already purged (by this call's lost answer or by another run)
                 raise StaleImageError(image.id) from exc
             raise
+
+    def owner_count(self, owner_id: str, status: ImageStatus) -> int:
+        return counters.read_owner_count(
+            self.client, self.table_name, owner_id, status, shards=self.owner_counter_shards
+        )
+
+    def tag_counts(self, tags: Sequence[str]) -> dict[str, int]:
+        return counters.read_tag_counts(
+            self.client, self.table_name, tags, shards=self.counter_shards
+        )
+
+    def recount(self, *, owners: Sequence[str] = (), tags: Sequence[str] = ()) -> dict[str, Any]:
+        """Rebuild counters from the indexes (exact when those images do not move meanwhile)."""
+        return {
+            "owners": {
+                owner: counters.recount_owner(
+                    self.client, self.table_name, owner, shards=self.owner_counter_shards
+                )
+                for owner in owners
+            },
+            "tags": {
+                tag: counters.recount_tag(
+                    self.client, self.table_name, tag, shards=self.counter_shards
+                )
+                for tag in tags
+            },
+        }
 
     def list_page(
         self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool
@@ -287,7 +312,29 @@ class DynamoImageRepository:
             return self._pool
 
     def _transact(self, writes: list[Any]) -> None:
-        self.client.transact_write_items(TransactItems=writes)
+        # Image + <= 20 tag puts + <= 20 tag deletes + <= 40 tag counters + owner counter
+        # + quota item = 83 at most (services.validation.MAX_TAGS = 20).
+        assert len(writes) <= MAX_TRANSACTION_ITEMS, f"{len(writes)} items in one transaction"
+        for attempt in range(TRANSACT_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=writes)
+                return
+            except ClientError as exc:
+                # Hot counter items take concurrent transactions: DynamoDB cancels one
+                # of two that overlap on an item (TransactionConflict), writing nothing.
+                # Retried here; a lost condition is the caller's (never retried).
+                if attempt == TRANSACT_ATTEMPTS - 1 or not _only_conflicts(exc):
+                    raise
+            time.sleep(random.uniform(0, TRANSACT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311
+
+    def _counter_updates(self, image: Image | None, previous: Image | None) -> list[Any]:
+        return counters.counter_updates(
+            self.table_name,
+            image,
+            previous,
+            shards=self.counter_shards,
+            owner_shards=self.owner_counter_shards,
+        )
 
     def _tag_writes(self, image: Image, previous: Image) -> Iterator[dict[str, Any]]:
         """Tag-timeline entries follow the image: present exactly while it is READY."""
@@ -322,11 +369,26 @@ class DynamoImageRepository:
 
 
 IDEMPOTENCY_SECONDS = 24 * 3600
+TRANSACT_ATTEMPTS = 5
+TRANSACT_BACKOFF_SECONDS = 0.01
+MAX_TRANSACTION_ITEMS = 100
+"""DynamoDB's limit of actions in one TransactWriteItems."""
+
 MAX_PARALLEL_QUERIES = 16
 """Threads one fan-out over shards uses (boto3 clients are thread-safe)."""
 
 
 _QUOTA_RETRY_REASONS = ("ConditionalCheckFailed", "TransactionConflict")
+
+
+def _only_conflicts(exc: ClientError) -> bool:
+    """A cancelled transaction that lost only to concurrent ones (no condition failed)."""
+    if _code(exc) != "TransactionCanceledException":
+        return False
+    reasons = {
+        str(reason.get("Code", "None")) for reason in exc.response.get("CancellationReasons", [])
+    }
+    return "TransactionConflict" in reasons and reasons <= {"TransactionConflict", "None"}
 
 
 def _code(exc: ClientError) -> str:

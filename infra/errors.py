@@ -37,3 +37,7 @@ class ObjectDeleteError(InfraError):
 
 class ObjectNotFoundError(InfraError):
     """The object to read or copy does not exist (any more)."""
+
+
+class CounterReadError(InfraError):
+    """DynamoDB kept leaving counter keys unprocessed (throttling); the read may be retried."""

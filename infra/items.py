@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,36 @@ def to_tag_item(image: Image, tag: str) -> Item:
             **keys.tag_index_attributes(image, tag),
         }
     )
+
+
+def counter_update(table_name: str, key: dict[str, str], deltas: Mapping[str, int]) -> Item:
+    """A TransactWriteItems Update that ADDs each delta to its numeric attribute.
+
+    ADD creates the item and the attribute (from 0) when absent, so counters need no
+    initialisation, and concurrent ADDs never lose an increment.
+    """
+    changed = [(name, delta) for name, delta in sorted(deltas.items()) if delta]
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": serialize(key),
+            "UpdateExpression": "ADD "
+            + ", ".join(f"#c{index} :c{index}" for index in range(len(changed))),
+            "ExpressionAttributeNames": {
+                f"#c{index}": name for index, (name, _) in enumerate(changed)
+            },
+            "ExpressionAttributeValues": {
+                f":c{index}": {"N": str(delta)} for index, (_, delta) in enumerate(changed)
+            },
+        }
+    }
+
+
+def counter_value(item: Item | None, attribute: str) -> int:
+    """A counter attribute of a counter item; an absent item or attribute counts 0."""
+    if not item or attribute not in item:
+        return 0
+    return int(item[attribute]["N"])
 
 
 def serialize(plain: dict[str, Any]) -> Item:

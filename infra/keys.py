@@ -5,6 +5,10 @@ Table: PK/SK. Three overloaded GSIs, all projecting every attribute:
   GSI2 (GSI2PK, GSI2SK): the global timeline of READY images, one partition per month
   GSI3 (GSI3PK, GSI3SK): cleanup work per status, sorted by due time
 TTL attribute: expiresAt (epoch seconds), set on pending uploads and idempotency records.
+
+Counter items (no index attributes), written in the transaction that moves an image:
+  COUNTS#OWNER#{owner}[#{k}] / COUNTS[#{k}]  a number per status: the owner's images in it
+  COUNTS#TAG#{tag}[#{k}] / COUNTS      `ready`: READY images carrying the tag, sharded
 """
 
 from __future__ import annotations
@@ -66,6 +70,40 @@ def idempotency_key(owner_id: str, key: str) -> dict[str, str]:
 def quota_key(owner_id: str) -> dict[str, str]:
     """A viewer's quota item: pending-upload count and the current 24 h window's usage."""
     return {TABLE_PK: f"QUOTA#{owner_id}", TABLE_SK: QUOTA_SK}
+
+
+COUNTS_SK = "COUNTS"
+TAG_COUNT_ATTRIBUTE = "ready"
+
+
+def owner_counter_key(owner_id: str, shard: int = 0) -> dict[str, str]:
+    """One shard of an owner's image counts: a number per status (named by its value).
+
+    Sharded (a hot account moves ~6 counter WCU per upload, docs/data-model.md); the
+    count is the sum over the shards. Owner ids may contain '#', so the shard is also
+    in the sort key: (PK, SK) never names two different (owner, shard) pairs.
+    """
+    if shard == 0:
+        return {TABLE_PK: f"COUNTS#OWNER#{owner_id}", TABLE_SK: COUNTS_SK}
+    return {TABLE_PK: f"COUNTS#OWNER#{owner_id}#{shard}", TABLE_SK: f"{COUNTS_SK}#{shard}"}
+
+
+def owner_counter_keys(owner_id: str, shards: int) -> list[dict[str, str]]:
+    return [owner_counter_key(owner_id, shard) for shard in range(max(1, shards))]
+
+
+def tag_counter_key(tag: str, shard: int = 0) -> dict[str, str]:
+    """One shard of a tag's READY-image count; the count is the sum over every shard.
+
+    A hot tag takes a large share of all uploads, so increments go to the shard of the
+    image id (shard_of); shard 0 is the unsuffixed key, like every sharded key here.
+    """
+    return {TABLE_PK: sharded(f"COUNTS#TAG#{tag}", shard), TABLE_SK: COUNTS_SK}
+
+
+def tag_counter_keys(tag: str, shards: int) -> list[dict[str, str]]:
+    """Every shard of a tag's count: what reading the count fetches (absent ones are 0)."""
+    return [tag_counter_key(tag, shard) for shard in range(max(1, shards))]
 
 
 def owner_partition(owner_id: str, status: ImageStatus) -> str:

@@ -64,6 +64,8 @@ class Settings:
     quota_pending_uploads: int = 100
     quota_uploads_per_day: int = 1000
     quota_bytes_per_day: int = 10 * GiB
+    counter_shards: int = 16
+    owner_counter_shards: int = 4
 
     @property
     def uses_dev_jwt_secret(self) -> bool:
@@ -161,6 +163,11 @@ class Settings:
             quota_pending_uploads=_int(env, "PICGRAPH_QUOTA_PENDING_UPLOADS", 100, 0, 100_000),
             quota_uploads_per_day=_int(env, "PICGRAPH_QUOTA_UPLOADS_PER_DAY", 1000, 0, 10_000_000),
             quota_bytes_per_day=quota_bytes,
+            # Shards of each tag's READY-image counter (a hot tag's counter takes a write
+            # per tagged upload); only ever raise it, like the cleanup shards.
+            counter_shards=_int(env, "PICGRAPH_COUNTER_SHARDS", 16, 1, 100),
+            # Shards of each owner's counters (the busiest account's moves); only raise it.
+            owner_counter_shards=_int(env, "PICGRAPH_OWNER_COUNTER_SHARDS", 4, 1, 100),
         )
 
 

@@ -196,7 +196,11 @@ def build_app(
         from infra.dynamodb import DynamoImageRepository
 
         repository = DynamoImageRepository(
-            settings.table_name, session=session, cleanup_shards=settings.cleanup_shards
+            settings.table_name,
+            session=session,
+            cleanup_shards=settings.cleanup_shards,
+            counter_shards=settings.counter_shards,
+            owner_counter_shards=settings.owner_counter_shards,
         )
     if store is None:
         from infra.s3 import S3ObjectStore

@@ -1,4 +1,4 @@
-"""`picgraph`: serve, bootstrap, token, export-schema, cleanup."""
+"""`picgraph`: serve, bootstrap, token, export-schema, cleanup, recount."""
 
 from __future__ import annotations
 
@@ -83,6 +83,15 @@ def _parser() -> argparse.ArgumentParser:
     cleanup.add_argument("--dry-run", action="store_true", help="report, change nothing")
     _add_aws_flag(cleanup)
     cleanup.set_defaults(command=_cleanup)
+
+    recount = commands.add_parser(
+        "recount",
+        help="rebuild the totalCount counters of owners and tags from the indexes (Queries)",
+    )
+    recount.add_argument("--owner", action="append", default=[], help="an owner id (repeatable)")
+    recount.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
+    _add_aws_flag(recount)
+    recount.set_defaults(command=_recount)
     return parser
 
 
@@ -139,6 +148,23 @@ def _cleanup(args: argparse.Namespace) -> int:
     use_local_aws(real_aws=args.aws)
     report = get_app().cleanup.run(dry_run=args.dry_run)
     print(json.dumps(report.as_dict(), indent=2))
+    return 0
+
+
+def _recount(args: argparse.Namespace) -> int:
+    """For images written before counters existed; exact when they do not move meanwhile."""
+    from infra.dynamodb import DynamoImageRepository
+    from resolvers.bootstrap import get_app
+    from services.validation import normalize_tags
+
+    if not args.owner and not args.tag:
+        raise CommandError("name at least one --owner or --tag to recount", exit_code=2)
+    use_local_aws(real_aws=args.aws)
+    repository = get_app().repository
+    if not isinstance(repository, DynamoImageRepository):
+        raise CommandError("recount needs the DynamoDB repository")
+    tags = normalize_tags(args.tag, field=("--tag",))
+    print(json.dumps(repository.recount(owners=args.owner, tags=tags), indent=2))
     return 0
 
 

@@ -96,6 +96,7 @@ class Query:
                 start_cursor=connection.start_cursor,
                 end_cursor=connection.end_cursor,
             ),
+            query=connection.query,
         )
 
 

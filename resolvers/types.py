@@ -12,8 +12,8 @@ import strawberry
 from services.errors import DomainError, ErrorCode
 from services.models import CameraMetadata as CameraMetadataModel
 from services.models import Image as ImageModel
+from services.models import ImageQuery, PresignedPost, SortOrder, Variant
 from services.models import ImageStatus as ImageStatusModel
-from services.models import PresignedPost, SortOrder, Variant
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -258,10 +258,26 @@ class ImageEdge:
     node: Image
 
 
+TOTAL_COUNT_DESCRIPTION = """Every image the filter matches (not only this page), from counters
+that move in the same transaction as the images; null where no counter holds it.
+Exact for: ownerId (any status, any sort) without tags or a date range; a single
+tag (READY) without ownerId or a date range. Null for: the global feed (no ownerId,
+no tags), two or more tags, any createdAfter/createdBefore, a tag with ownerId.
+Images written before counters existed count only after `picgraph recount`.
+Read only when selected."""
+
+
 @strawberry.type
 class ImageConnection:
     edges: list[ImageEdge]
     page_info: PageInfo
+    query: strawberry.Private[ImageQuery | None] = None
+
+    @strawberry.field(description=TOTAL_COUNT_DESCRIPTION)
+    def total_count(self, info: strawberry.Info[Context, None]) -> int | None:
+        if self.query is None:
+            return None
+        return info.context.app.listing.total_count(self.query)
 
 
 @strawberry.type

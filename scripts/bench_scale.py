@@ -262,6 +262,8 @@ def build_world(layout: dict[str, str], peak: Peak, seed: int) -> World:
                 settings.table_name,
                 client=client,  # type: ignore[arg-type]
                 cleanup_shards=settings.cleanup_shards,
+                counter_shards=settings.counter_shards,
+                owner_counter_shards=settings.owner_counter_shards,
             ),
             store=store,
             processor=lambda: processor,

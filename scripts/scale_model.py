@@ -1,7 +1,7 @@
 """A recording, in-memory stand-in for the DynamoDB client (for scripts/bench_scale.py).
 
-It implements the calls the repository makes (get_item, put_item, update_item,
-transact_write_items, query) on one table with the GSIs of infra.keys.INDEXES, keeps
+It implements the calls the repository makes (get_item, batch_get_item, put_item,
+update_item, transact_write_items, query) on one table with the GSIs of infra.keys.INDEXES, keeps
 the items so that services can read what they wrote, and records the capacity each
 call would consume on DynamoDB, per table and index, per partition key:
 
@@ -195,6 +195,20 @@ class RecordingDynamoClient:
             units = max(1, math.ceil(item_size(item) / 4096))
             self.capacity.read_units += units if ConsistentRead else units / 2
         return {} if item is None else {"Item": dict(item)}
+
+    def batch_get_item(self, *, RequestItems: dict[str, Any], **_: Any) -> dict[str, Any]:  # noqa: N803
+        """Eventually consistent: 0.5 RCU per started 4 KB of each key, found or not."""
+        responses: dict[str, list[Item]] = {}
+        with self._lock:
+            for name, request in RequestItems.items():
+                found = responses.setdefault(name, [])
+                for key in request["Keys"]:
+                    item = self.items.get(_table_key(key))
+                    self.capacity.gets += 1
+                    self.capacity.read_units += max(1, math.ceil(item_size(item) / 4096)) / 2
+                    if item is not None:
+                        found.append(dict(item))
+        return {"Responses": responses, "UnprocessedKeys": {}}
 
     def query(self, **request: Any) -> dict[str, Any]:
         index = request.get("IndexName")

@@ -24,6 +24,14 @@ Pagination semantics (as GitHub implements Relay connections):
   endCursor (startCursor backwards) points at the last item *read*, so following it
   continues the scan instead of reading the same items again (the repository's
   ImagePage.resume_after).
+- A filter on several tags (and no owner) drives on its most selective tag: the tag
+  counters (one BatchGetItem, cached per process: services.counting) pick the
+  tag with the fewest READY images, whose timeline is read while the other tags are
+  checked in code. Every timeline has the same (createdAt, id) order and a cursor
+  holds only a position in it, so the choice is not part of the cursor: a cursor stays
+  exact if the counts (and so the driving tag) change between pages.
+- totalCount (Connection.total_count, read only when asked) is exact where a counter
+  holds it, None elsewhere; see ListingService.total_count.
 - created_after / created_before must be timezone-aware (a naive datetime is a
   BadQueryArgumentError: guessing a zone would silently shift the range); both are
   strict bounds.
@@ -36,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from services.counting import TagSelectivity, total_count
 from services.cursors import CursorCodec
 from services.errors import BadQueryArgumentError, InputValidationError, QueryForbiddenError
 from services.models import Image, ImagePage, ImageQuery, ImageStatus, Position, SortOrder
@@ -69,12 +78,18 @@ class Connection:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+    query: ImageQuery  # the validated filter, for total_count
 
 
 class ListingService:
     def __init__(self, repository: ImageRepository, cursor_secret: str) -> None:
         self._repository = repository
         self._cursors = CursorCodec(cursor_secret)
+        self._selectivity = TagSelectivity(repository)
+
+    def total_count(self, query: ImageQuery) -> int | None:
+        """See services.counting.total_count."""
+        return total_count(self._repository, query)
 
     def list_images(
         self,
@@ -110,7 +125,12 @@ class ListingService:
             (before_position, after_position) if backwards else (after_position, before_position)
         )
         ascending = (query.sort is SortOrder.OLDEST_FIRST) != backwards
-        page, more, resume = self._read(query, size, start, stop, ascending, backwards)
+        page: list[Image] = []
+        more, resume = False, None
+        # An empty window (start not before stop) has nothing to read.
+        if start is None or stop is None or _precedes(start, stop, ascending):
+            driven = self._selectivity.most_selective_first(query)
+            page, more, resume = self._read(driven, size, start, stop, ascending, backwards)
 
         edges = tuple(Edge(self._cursor(image, binding), image) for image in page)
         if backwards:
@@ -125,6 +145,7 @@ class ListingService:
                 has_previous_page=more,
                 start_cursor=resume_cursor or first_cursor,
                 end_cursor=last_cursor,
+                query=query,
             )
         return Connection(
             edges=edges,
@@ -132,6 +153,7 @@ class ListingService:
             has_previous_page=after is not None,
             start_cursor=first_cursor,
             end_cursor=resume_cursor or last_cursor,
+            query=query,
         )
 
     def _read(
@@ -144,8 +166,6 @@ class ListingService:
         backwards: bool,
     ) -> tuple[list[Image], bool, Position | None]:
         """The page in walk order, whether more follow it, and where the next one starts."""
-        if start is not None and stop is not None and not _precedes(start, stop, ascending):
-            return [], False, None  # an empty window: nothing to read
         if stop is None:
             found = self._list(query, limit=size, after=start, backwards=backwards)
             return list(found.images), found.has_more, found.resume_after

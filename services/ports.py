@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -75,6 +75,14 @@ class ImageRepository(Protocol):
         Conditional on the stored version still being image.version, else
         StaleImageError. Deleting what is already gone is not an error.
         """
+        ...
+
+    def owner_count(self, owner_id: str, status: ImageStatus) -> int:
+        """The owner's images in `status`, from a counter kept in the lifecycle's writes."""
+        ...
+
+    def tag_counts(self, tags: Sequence[str]) -> dict[str, int]:
+        """READY images carrying each tag, from counters kept in the lifecycle's writes."""
         ...
 
     def list_page(

@@ -22,10 +22,11 @@ resource "aws_iam_role" "lambda" {
 data "aws_iam_policy_document" "lambda" {
   # GetItem, PutItem, UpdateItem, DeleteItem, and the per-item actions a
   # TransactWriteItems needs (Put/Update/Delete/ConditionCheck): IAM has no
-  # separate action for transactions.
+  # separate action for transactions. BatchGetItem reads a tag's counter shards.
   statement {
     sid = "TableItems"
     actions = [
+      "dynamodb:BatchGetItem",
       "dynamodb:ConditionCheckItem",
       "dynamodb:DeleteItem",
       "dynamodb:GetItem",

@@ -74,6 +74,8 @@ locals {
     PICGRAPH_QUOTA_PENDING_UPLOADS    = tostring(var.quota_pending_uploads)
     PICGRAPH_QUOTA_UPLOADS_PER_DAY    = tostring(var.quota_uploads_per_day)
     PICGRAPH_QUOTA_BYTES_PER_DAY      = tostring(var.quota_bytes_per_day)
+    PICGRAPH_COUNTER_SHARDS           = tostring(var.counter_shards)
+    PICGRAPH_OWNER_COUNTER_SHARDS     = tostring(var.owner_counter_shards)
 
     PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS = tostring(var.max_token_lifetime_seconds)
 

@@ -391,6 +391,28 @@ variable "quota_bytes_per_day" {
   }
 }
 
+variable "counter_shards" {
+  description = "PICGRAPH_COUNTER_SHARDS: shards of each tag's READY-image counter (ImageConnection.totalCount; a hot tag's counter takes a write per tagged upload; see docs/data-model.md \"Counters\"). Only ever raise it."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.counter_shards >= 1 && var.counter_shards <= 100 && floor(var.counter_shards) == var.counter_shards
+    error_message = "counter_shards must be a whole number between 1 and 100."
+  }
+}
+
+variable "owner_counter_shards" {
+  description = "PICGRAPH_OWNER_COUNTER_SHARDS: shards of each owner's per-status counters (ImageConnection.totalCount; the busiest account's uploads move them several times each; see docs/data-model.md \"Counters\"). Only ever raise it."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.owner_counter_shards >= 1 && var.owner_counter_shards <= 100 && floor(var.owner_counter_shards) == var.owner_counter_shards
+    error_message = "owner_counter_shards must be a whole number between 1 and 100."
+  }
+}
+
 variable "public_s3_endpoint" {
   description = "Endpoint written into presigned URLs instead of the SDK's (PICGRAPH_PUBLIC_S3_ENDPOINT), for clients that reach S3 by another address (e.g. LocalStack from the host). Empty on AWS."
   type        = string

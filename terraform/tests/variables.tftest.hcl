@@ -233,6 +233,26 @@ run "rejects_max_query_cost_too_low" {
   expect_failures = [var.max_query_cost]
 }
 
+run "rejects_counter_shards_above_a_batch_get" {
+  command = plan
+
+  variables {
+    counter_shards = 101
+  }
+
+  expect_failures = [var.counter_shards]
+}
+
+run "rejects_owner_counter_shards_zero" {
+  command = plan
+
+  variables {
+    owner_counter_shards = 0
+  }
+
+  expect_failures = [var.owner_counter_shards]
+}
+
 run "rejects_cleanup_shards_zero" {
   command = plan
 

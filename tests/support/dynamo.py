@@ -6,6 +6,7 @@ tests also catch a provisioning definition that drifts from the key layout.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -123,3 +124,59 @@ def seed_image(
     )
     repository.save(deleted, previous=ready)
     return deleted
+
+
+def counter_mismatches(client: DynamoDBClient, table_name: str) -> dict[str, tuple[int, int]]:
+    """Counters that differ from a recount of what the indexes hold (a test-only Scan).
+
+    Owner counts against the image items per owner and status; tag counts (summed over
+    their shards) against the tag-timeline entries, which exist exactly while an image
+    is READY. Returns {what: (counter, recount)}; empty when every counter is exact.
+    """
+    counters: dict[str, int] = {}
+    recount: dict[str, int] = {}
+    paginator = client.get_paginator("scan")
+    for page in paginator.paginate(TableName=table_name):
+        for item in page["Items"]:
+            pk, sk = item["PK"]["S"], item["SK"]["S"]
+            if pk.startswith("COUNTS#OWNER#"):
+                shard = sk.removeprefix("COUNTS").removeprefix("#")
+                owner = pk.removeprefix("COUNTS#OWNER#").removesuffix(f"#{shard}" if shard else "")
+                for name, value in item.items():
+                    if name not in ("PK", "SK"):
+                        what = f"owner {owner} {name}"
+                        counters[what] = counters.get(what, 0) + int(value["N"])
+            elif pk.startswith("COUNTS#TAG#"):
+                what = f"tag {pk.removeprefix('COUNTS#TAG#').split('#')[0]}"
+                counters[what] = counters.get(what, 0) + int(item["ready"]["N"])
+            elif pk.startswith("IMAGE#") and sk == "IMAGE":
+                what = f"owner {item['ownerId']['S']} {item['status']['S']}"
+                recount[what] = recount.get(what, 0) + 1
+            elif pk.startswith("IMAGE#") and sk.startswith("TAG#"):
+                what = f"tag {sk.removeprefix('TAG#')}"
+                recount[what] = recount.get(what, 0) + 1
+    return {
+        what: (counters.get(what, 0), recount.get(what, 0))
+        for what in sorted(set(counters) | set(recount))
+        if counters.get(what, 0) != recount.get(what, 0)
+    }
+
+
+_MOTO_LOCK = threading.Lock()
+
+
+def one_request_at_a_time(client: Any) -> Any:
+    """A client whose requests the in-process moto backend handles one at a time.
+
+    Each real DynamoDB or S3 request is atomic; moto's in-memory backend is not thread
+    safe (a transaction deep-copies a table another thread is changing). The lock makes
+    each request atomic as in AWS while the two runs still interleave between requests.
+    """
+    call = client._make_api_call
+
+    def atomic(operation: str, params: dict[str, Any]) -> Any:
+        with _MOTO_LOCK:
+            return call(operation, params)
+
+    client._make_api_call = atomic
+    return client

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -97,6 +97,18 @@ class FakeRepository:
                 raise StaleImageError(image.id)
             if self.images.pop(image.id, None) is not None:
                 self._count(image.owner_id, pending_delta(image.status, None))
+
+    def owner_count(self, owner_id: str, status: ImageStatus) -> int:
+        """Recounted from the images: what the DynamoDB counters must always equal."""
+        return sum(
+            1
+            for image in self.images.values()
+            if image.owner_id == owner_id and image.status is status
+        )
+
+    def tag_counts(self, tags: Sequence[str]) -> dict[str, int]:
+        ready = [image for image in self.images.values() if image.status is ImageStatus.READY]
+        return {tag: sum(1 for image in ready if tag in image.tags) for tag in tags}
 
     def list_page(
         self, query: ImageQuery, *, limit: int, after: Position | None, backwards: bool

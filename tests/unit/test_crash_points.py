@@ -19,9 +19,10 @@ After the crash and after the follow-up no object is orphaned (each belongs to
 keys.object_keys of an image that still has an item) and no image is stuck (every
 non-READY item is in the cleanup index); every READY image has all its objects and is in
 the global feed; each owner's quota counts exactly its images in PENDING_UPLOAD or
-PROCESSING (the count moves in the same transaction as the image). At the end the
-bucket holds exactly the keys READY images serve, the table only READY images, and
-every quota counts zero pending uploads.
+PROCESSING (the count moves in the same transaction as the image); every owner and tag
+counter equals a recount of the indexes. At the end the bucket holds exactly the keys
+READY images serve, the table only READY images, and every quota counts zero pending
+uploads.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from services.errors import NotFoundError
 from services.imaging import PillowImageProcessor
 from services.models import Image, ImageQuery, ImageStatus, SortOrder
 from tests.support.clock import FakeClock
+from tests.support.dynamo import counter_mismatches
 from tests.support.world import JPEG, JWT_SECRET, new_user
 
 RETENTION_DAYS = 30
@@ -401,6 +403,8 @@ def assert_nothing_orphaned_or_stuck(world: World, when: str) -> None:
         )
     uncounted = {i.owner_id for i in images if i.status in COUNTED_STATUSES} - set(counted)
     assert not uncounted, f"{when}: pending uploads without a quota item: {uncounted}"
+    wrong = counter_mismatches(world.backend.dynamodb, world.settings.table_name)
+    assert not wrong, f"{when}: counters (counter, recount) differ from the indexes: {wrong}"
 
 
 def feed_ids(world: World, image: Image) -> set[str]:
