@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, ImageStat, features
 
-from services import imaging
+from services import colour, imaging
 from services.errors import InvalidImageError, UnsupportedMediaTypeError
 from services.imaging import (
     ALLOWED_FORMATS,
@@ -719,13 +719,13 @@ def test_conversion_runs_once_at_the_largest_rendition_size(
     THEN the colours are converted once, on the 1080x810 image the smaller renditions are
     derived from (a conversion at full size would cost 15 times more)."""
     converted_sizes: list[tuple[int, int]] = []
-    convert = imaging._to_srgb
+    convert = imaging.to_srgb
 
     def spy(image: Image.Image, icc_profile: object) -> Image.Image:
         converted_sizes.append(image.size)
         return convert(image, icc_profile)
 
-    monkeypatch.setattr(imaging, "_to_srgb", spy)
+    monkeypatch.setattr(imaging, "to_srgb", spy)
     data = encode(two_patch_picture((4000, 3000)), "JPEG", icc_profile=adobe_rgb_profile())
 
     result = processor.process(data)
@@ -741,7 +741,7 @@ def test_oversized_profile_is_ignored(
     """GIVEN a profile bigger than the limit (lowered here below the Adobe RGB one's size)
     WHEN processed THEN it is ignored like a broken one: the stored values are kept."""
     icc_profile = adobe_rgb_profile()
-    monkeypatch.setattr(imaging, "_MAX_ICC_BYTES", len(icc_profile) - 1)
+    monkeypatch.setattr(colour, "MAX_ICC_BYTES", len(icc_profile) - 1)
     data = encode(two_patch_picture((1600, 1200)), "JPEG", quality=95, icc_profile=icc_profile)
 
     red, green = patch_colours(open_rendition(processor.process(data).renditions[-1]))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFile, features
 
-from services import imaging
+from services import decoding
 from services.errors import InvalidImageError
 from services.imaging import PillowImageProcessor
 from services.models import ProcessedImage
@@ -177,10 +177,10 @@ def test_streamed_png_gives_the_renditions_of_a_whole_decode(
     THEN the renditions are byte for byte the same, and the streamed run never decoded it
     whole."""
     data = encode(photo_like((2400, 1800), mode), "PNG")
-    monkeypatch.setattr(imaging, "STREAM_MIN_PIXELS", 10**12)
+    monkeypatch.setattr(decoding, "STREAM_MIN_PIXELS", 10**12)
     whole = PillowImageProcessor(formats=("JPEG",)).process(data)
 
-    monkeypatch.setattr(imaging, "STREAM_MIN_PIXELS", 1)
+    monkeypatch.setattr(decoding, "STREAM_MIN_PIXELS", 1)
     full_loads: list[tuple[int, int]] = []
     original_load = ImageFile.ImageFile.load
 
@@ -193,7 +193,7 @@ def test_streamed_png_gives_the_renditions_of_a_whole_decode(
     monkeypatch.setattr(ImageFile.ImageFile, "load", original_load)
 
     assert (2400, 1800) not in full_loads
-    monkeypatch.setattr(imaging, "STREAM_MIN_PIXELS", 10**12)
+    monkeypatch.setattr(decoding, "STREAM_MIN_PIXELS", 10**12)
     whole = PillowImageProcessor(formats=("JPEG",), sizes=[("a", 300), ("b", 100)]).process(data)
     assert [r.data for r in streamed.renditions] == [r.data for r in whole.renditions]
     assert [r.content_type for r in streamed.renditions] == [
@@ -203,7 +203,7 @@ def test_streamed_png_gives_the_renditions_of_a_whole_decode(
 
 def test_streamed_png_cut_short_is_truncated(monkeypatch: pytest.MonkeyPatch) -> None:
     """GIVEN a big PNG cut at 60 % WHEN processed streamed THEN 'truncated', as before."""
-    monkeypatch.setattr(imaging, "STREAM_MIN_PIXELS", 1)
+    monkeypatch.setattr(decoding, "STREAM_MIN_PIXELS", 1)
     data = encode(photo_like((1200, 900)), "PNG")
 
     with pytest.raises(InvalidImageError, match="it is truncated"):
@@ -213,7 +213,7 @@ def test_streamed_png_cut_short_is_truncated(monkeypatch: pytest.MonkeyPatch) ->
 def test_streamed_png_with_damaged_data_is_damaged(monkeypatch: pytest.MonkeyPatch) -> None:
     """GIVEN a PNG whose compressed rows are overwritten WHEN processed streamed
     THEN InvalidImageError, never another exception."""
-    monkeypatch.setattr(imaging, "STREAM_MIN_PIXELS", 1)
+    monkeypatch.setattr(decoding, "STREAM_MIN_PIXELS", 1)
     data = bytearray(encode(photo_like((600, 400)), "PNG"))
     layout = png_layout(bytes(data))
     assert layout is not None

@@ -1,0 +1,297 @@
+"""Recognise and decode an upload: sniffing, damage and size checks, reduced JPEG decodes.
+
+A JPEG is decoded at the smallest DCT scale libjpeg-turbo offers (1/8, 1/4, 3/8, 1/2) that
+still covers the largest rendition: the scaled IDCT is a cheap, good low-pass, and every
+pixel it saves is one the Lanczos resize after it does not filter. A big PNG of 8-bit
+samples is never decoded whole: its bands come straight from the compressed data.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from PIL import Image, ImageFile, features
+
+from services.errors import InvalidImageError, UnsupportedMediaTypeError
+from services.png_strips import PngLayout, png_layout, png_strips
+
+__all__ = [
+    "GIF",
+    "HEIC",
+    "HEIF",
+    "JPEG",
+    "PNG",
+    "STREAM_MIN_PIXELS",
+    "WEBP",
+    "Decoded",
+    "DetectedFormat",
+    "decode",
+    "decoding_errors",
+    "fit",
+    "sniff_format",
+    "sniff_upload",
+]
+
+# PNGs from this size on are decoded band by band (see services.png_strips).
+STREAM_MIN_PIXELS = 2_000_000
+
+# HEIF brands (ISO/IEC 23008-12): HEVC-coded ones are "HEIC"; AVIF is not an allowed format.
+_HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+_GENERIC_HEIF_BRANDS = frozenset({b"mif1", b"mif2", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+
+_EMPTY = "The file is not a valid image: it is empty."
+_NO_PIXELS = "The file is not a valid image: it has no pixels."
+_TRUNCATED = "The file is not a valid image: it is truncated."
+_DAMAGED = "The file is not a valid image: it is damaged or cannot be decoded."
+_UNSUPPORTED = (
+    "The file is not a supported image type. Upload a JPEG, PNG, WebP, GIF or HEIC image."
+)
+
+
+@dataclass(frozen=True)
+class DetectedFormat:
+    """An allowed format, recognised from the file's first bytes."""
+
+    pillow_format: str
+    content_type: str
+    extension: str
+
+
+JPEG = DetectedFormat("JPEG", "image/jpeg", "jpg")
+PNG = DetectedFormat("PNG", "image/png", "png")
+GIF = DetectedFormat("GIF", "image/gif", "gif")
+WEBP = DetectedFormat("WEBP", "image/webp", "webp")
+HEIC = DetectedFormat("HEIF", "image/heic", "heic")
+HEIF = DetectedFormat("HEIF", "image/heif", "heif")
+
+
+def sniff_format(data: bytes) -> DetectedFormat:
+    """The allowed format the bytes start like; UnsupportedMediaTypeError for anything else."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return GIF
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return WEBP
+    heif = _sniff_heif(data)
+    if heif is None:
+        raise UnsupportedMediaTypeError(_UNSUPPORTED)
+    return heif
+
+
+def sniff_upload(data: bytes) -> DetectedFormat:
+    """sniff_format, after refusing an empty upload as an invalid image."""
+    if not data:
+        raise InvalidImageError(_EMPTY)
+    return sniff_format(data)
+
+
+def _sniff_heif(data: bytes) -> DetectedFormat | None:
+    """HEIC or HEIF from the ISO-BMFF `ftyp` box: major brand, then compatible brands."""
+    if len(data) < 16 or data[4:8] != b"ftyp":
+        return None
+    box_end = min(int.from_bytes(data[:4], "big"), len(data))
+    major = data[8:12]
+    brands = {major} | {data[i : i + 4] for i in range(16, box_end - 3, 4)}
+    if major in _HEVC_BRANDS:
+        return HEIC
+    if major not in _GENERIC_HEIF_BRANDS or brands & _AVIF_BRANDS:
+        return None
+    return HEIC if brands & _HEVC_BRANDS else HEIF
+
+
+@dataclass(frozen=True)
+class Decoded:
+    image: Image.Image  # possibly decoded at a reduced JPEG scale (see draft_box)
+    stored_size: tuple[int, int]  # full size, as stored (before EXIF orientation)
+    draft_box: tuple[float, float, float, float] | None  # the full picture, in `image` pixels
+    # Set when `image` is left undecoded: its pixels, as bands of the given number of rows.
+    bands: Callable[[int], Iterator[Image.Image]] | None
+    exif: bytes | None = None  # the EXIF block when `image` is left undecoded
+
+
+@contextmanager
+def decode(
+    data: bytes, detected: DetectedFormat, max_pixels: int, largest: int
+) -> Iterator[Decoded]:
+    """The upload opened (and decoded, unless streamed) for renditions of at most `largest` px.
+
+    InvalidImageError when it is damaged, truncated, empty or has more than `max_pixels`.
+    """
+    if detected is WEBP:
+        _check_riff_not_truncated(data)
+    if detected.pillow_format == "HEIF":
+        _check_heif_not_truncated(data)
+        _register_heif_opener()
+    too_large = _too_large_for_pillow_message(max_pixels)
+    with decoding_errors(too_large):
+        image = Image.open(io.BytesIO(data), formats=[detected.pillow_format])
+    with image:
+        stored_size = image.size
+        _check_pixel_count(stored_size, max_pixels)
+        layout = png_layout(data) if detected is PNG else None
+        if layout is not None and stored_size[0] * stored_size[1] >= STREAM_MIN_PIXELS:
+            # Never decoded whole: bands come straight from the compressed data.
+            bands = functools.partial(_guarded_bands, data, layout, too_large)
+            yield Decoded(image, stored_size, None, bands, layout.exif or b"")
+            return
+        draft_box = _draft(image, fit(stored_size, largest))
+        with decoding_errors(too_large):
+            image.load()
+        yield Decoded(image, stored_size, draft_box, None)
+
+
+def _check_pixel_count(size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
+    if width < 1 or height < 1:
+        raise InvalidImageError(_NO_PIXELS)
+    if width * height > max_pixels:
+        raise InvalidImageError(
+            f"The image is too large: {width}x{height} pixels, "
+            f"more than the {max_pixels:,} allowed."
+        )
+
+
+def _too_large_for_pillow_message(max_pixels: int) -> str:
+    """When Pillow's own (global) bomb limit trips first: it does not tell the size."""
+    limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+    return f"The image is too large: more than the {limit:,} pixels allowed."
+
+
+def _check_riff_not_truncated(data: bytes) -> None:
+    """WebP declares its length up front: tell "truncated" apart from "damaged"."""
+    if len(data) < 8 + int.from_bytes(data[4:8], "little"):
+        raise InvalidImageError(_TRUNCATED)
+
+
+def _check_heif_not_truncated(data: bytes) -> None:
+    """Refuse a HEIF file whose last top-level box is cut short.
+
+    libheif decodes a truncated file without complaint, painting the missing tiles green.
+    """
+    offset = 0
+    while offset + 8 <= len(data):
+        box_size = int.from_bytes(data[offset : offset + 4], "big")
+        if box_size == 0:  # the box runs to the end of the file
+            return
+        if box_size == 1:  # a 64-bit size follows the box type
+            box_size = int.from_bytes(data[offset + 8 : offset + 16], "big")
+        if box_size < 8:
+            raise InvalidImageError(_DAMAGED)
+        offset += box_size
+        if offset > len(data):
+            raise InvalidImageError(_TRUNCATED)
+
+
+def _guarded_bands(
+    data: bytes, layout: PngLayout, too_large_message: str, rows: int
+) -> Iterator[Image.Image]:
+    """png_strips, its failures told as Pillow's would be (damaged, truncated)."""
+    strips = png_strips(data, layout, rows)
+    while True:
+        with decoding_errors(too_large_message):
+            band = next(strips, None)
+        if band is None:
+            return
+        yield band
+
+
+@functools.cache
+def _register_heif_opener() -> None:
+    """Teach Pillow HEIF, once, and only when a HEIF file shows up (costly import)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+@contextmanager
+def decoding_errors(too_large_message: str) -> Iterator[None]:
+    """Turn whatever Pillow raises on a hostile or damaged file into InvalidImageError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise InvalidImageError(too_large_message) from exc
+        except MemoryError:
+            raise
+        # Deliberately broad, and re-raised: Pillow and its plugins (pillow-heif among them)
+        # raise many unrelated types on damaged input (OSError, SyntaxError, ValueError,
+        # EOFError, struct.error, IndexError, RuntimeError...); all mean "not a valid image".
+        except Exception as exc:
+            raise InvalidImageError(_damage_message(exc)) from exc
+
+
+def _damage_message(exc: Exception) -> str:
+    if isinstance(exc, EOFError) or "truncated" in str(exc).lower():
+        return _TRUNCATED
+    return _DAMAGED
+
+
+def fit(size: tuple[int, int], limit: int) -> tuple[int, int]:
+    """`size` scaled so that its long side is at most `limit`; never enlarged."""
+    width, height = size
+    scale = limit / max(width, height)
+    if scale >= 1:
+        return size
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _draft(image: Image.Image, target: tuple[int, int]) -> tuple[float, float, float, float] | None:
+    """Let JPEG decode at the smallest DCT scale (1/8, 1/4, 3/8, 1/2) still >= `target`.
+
+    `target` is in stored orientation, like the JPEG data. Returns the box covering the
+    whole picture in the drafted image's pixels (it may have been rounded up).
+    """
+    if image.format not in ("JPEG", "MPO") or target == image.size:
+        return None
+    if _three_eighths_fits(image.size, target) and isinstance(image, ImageFile.ImageFile):
+        box = _draft_three_eighths(image)
+        if box is not None:
+            return box
+    drafted = image.draft(None, target)
+    return None if drafted is None else drafted[1]
+
+
+def _three_eighths_fits(size: tuple[int, int], target: tuple[int, int]) -> bool:
+    """3/8 is the scale to use: it covers `target`, and 1/4 (Pillow's next) does not."""
+    width, height = size
+    covers = -(-width * 3 // 8) >= target[0] and -(-height * 3 // 8) >= target[1]
+    quarter_covers = width // target[0] >= 4 and height // target[1] >= 4
+    return covers and not quarter_covers
+
+
+@functools.cache
+def _libjpeg_scales_by_eighths() -> bool:
+    """libjpeg-turbo (and IJG libjpeg 7+) round a 1/3 scale request up to 3/8."""
+    return bool(features.check_feature("libjpeg_turbo"))
+
+
+def _draft_three_eighths(image: ImageFile.ImageFile) -> tuple[float, float, float, float] | None:
+    """Image.draft() at 3/8, which Pillow does not offer (it asks libjpeg for 1/scale only).
+
+    Pillow asks for 1/3, which libjpeg-turbo rounds up to 3/8, with the decoded size set to
+    exactly what libjpeg-turbo outputs at 3/8 (ceil(size * 3 / 8)) so that the decoder's
+    row buffer is the size of libjpeg's rows. The same three settings as Image.draft();
+    Returns the whole picture's box in decoded pixels, like Image.draft(); None (nothing
+    changed) when this Pillow does not look like the one this was made for.
+    """
+    if not _libjpeg_scales_by_eighths() or image.decoderconfig or len(image.tile) != 1:
+        return None
+    tile = image.tile[0]
+    if tile.codec_name != "jpeg" or tile.extents != (0, 0, *image.size):
+        return None
+    stored_width, stored_height = image.size
+    width, height = -(-stored_width * 3 // 8), -(-stored_height * 3 // 8)
+    image.tile = [ImageFile._Tile(tile.codec_name, (0, 0, width, height), tile.offset, tile.args)]
+    image._size = (width, height)
+    image.decoderconfig = (3, 0)  # scale 1/3, not in fast "draft" quality
+    return (0.0, 0.0, stored_width * 3 / 8, stored_height * 3 / 8)
