@@ -47,7 +47,6 @@ AVIF_SPEED = 9  # libaom's real-time presets: 9 encodes 1080 px in tens of ms, 6
 # big non-JPEG sources (no DCT scaling for them), with no visible loss at that ratio.
 REDUCING_GAP = 3.0
 _MIN_BAND_ROWS = 96  # below this a resize is too short to be worth a thread
-_HORIZONTAL_ROWS = 256  # source rows per horizontal band (a 256-row copy of the source)
 _MAX_THREADS = 4
 
 T = TypeVar("T")
@@ -144,13 +143,15 @@ def banded_resize(
     box: tuple[float, float, float, float] | None,
     worker: Worker,
 ) -> Image.Image:
-    """image.resize(size, LANCZOS, box), computed in bands on `worker.threads` threads.
+    """image.resize(size, LANCZOS, box), computed in bands of output rows on `worker.threads`.
 
     Pillow resizes horizontally first, then vertically, rounding to 8 bits in between; so
-    does this, explicitly: the horizontal pass in bands of source rows (each band's pixels
-    are exactly those of the whole pass), then the vertical pass in bands of output rows,
-    cut where the band's box is exact in float32 (Pillow's box type), so that every filter
-    position is the one of the whole resize (to the last bit, or to one unit in rare pixels).
+    does each band, explicitly (given a box of partial rows, Pillow may pick the other
+    order): the horizontal pass on a copy of the source rows the band's vertical filter
+    reaches (its pixels are exactly those rows of the whole pass; a few rows are filtered
+    twice, where bands meet), then the vertical pass. Bands are cut where the band's box is
+    exact in float32 (Pillow's box type), so that every filter position is the one of the
+    whole resize (to the last bit, or to one unit in rare pixels).
     """
     left, top, right, bottom = box if box is not None else (0.0, 0.0, *image.size)
     bands = min(worker.threads, size[1] // _MIN_BAND_ROWS)
@@ -163,39 +164,25 @@ def banded_resize(
         )
     premultiplied = image.mode in ("RGBA", "LA")
     source = image.convert({"RGBA": "RGBa", "LA": "La"}[image.mode]) if premultiplied else image
-    width, height = source.size
-    # Rows the vertical pass reads (its filter reaches 3 output pixels' worth either side).
-    reach = 3 * (bottom - top) / size[1] + 2
-    first_row, last_row = max(0, int(top - reach)), min(height, math.ceil(bottom + reach))
+    scale = (bottom - top) / size[1]
+    # Source rows a band reads: its filter reaches 3 output pixels' worth either side.
+    reach = 3 * scale + 2
 
-    def horizontal(start: int, stop: int) -> Image.Image:
-        rows = source.crop((0, start, width, stop))
-        return rows.resize(
-            (size[0], stop - start), Image.Resampling.LANCZOS, box=(left, 0, right, stop - start)
+    def band(start: int, stop: int) -> Image.Image:
+        band_top, band_bottom = top + start * scale, top + stop * scale
+        first = max(0, int(band_top - reach))
+        last = min(source.height, math.ceil(band_bottom + reach))
+        rows = source.crop((0, first, source.width, last))
+        widened = rows.resize(
+            (size[0], last - first), Image.Resampling.LANCZOS, box=(left, 0, right, last - first)
         )
-
-    # Many short bands rather than one per thread: each is a copy of its source rows.
-    chunks = max(bands, -(-(last_row - first_row) // _HORIZONTAL_ROWS))
-    row_edges = _edges(first_row, last_row, chunks, 1)
-    widened = Image.new(source.mode, (size[0], last_row - first_row))
-    parts = [
-        worker.submit(functools.partial(horizontal, a, b)) for a, b in itertools.pairwise(row_edges)
-    ]
-    for start, part in zip(row_edges[:-1], parts, strict=True):
-        widened.paste(part.result(), (0, start - first_row))
-    shifted_top, shifted_bottom = top - first_row, bottom - first_row
-    scale = (shifted_bottom - shifted_top) / size[1]
-
-    def vertical(start: int, stop: int) -> Image.Image:
-        band_box = (0, shifted_top + start * scale, size[0], shifted_top + stop * scale)
+        band_box = (0, band_top - first, size[0], band_bottom - first)
         return widened.resize((size[0], stop - start), Image.Resampling.LANCZOS, box=band_box)
 
-    out_edges = _edges(0, size[1], bands, _exact_step(shifted_top, shifted_bottom, size[1]))
+    edges = _edges(0, size[1], bands, _exact_step(top, bottom, size[1]))
+    parts = [worker.submit(functools.partial(band, a, b)) for a, b in itertools.pairwise(edges)]
     result = Image.new(source.mode, size)
-    parts = [
-        worker.submit(functools.partial(vertical, a, b)) for a, b in itertools.pairwise(out_edges)
-    ]
-    for start, part in zip(out_edges[:-1], parts, strict=True):
+    for start, part in zip(edges[:-1], parts, strict=True):
         result.paste(part.result(), (0, start))
     return result.convert(image.mode) if premultiplied else result
 
