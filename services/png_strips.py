@@ -8,7 +8,9 @@ blocks (a copy, no compression work), preceded by the band's previous row, unfil
 because a row's filter refers to the one above it. Pixels come out identical to a full
 decode; peak memory is one band.
 
-Only what this can reproduce exactly is streamed: 8 bits per sample, not interlaced.
+Only what this can reproduce exactly is streamed, not interlaced: 8 bits per sample, and
+16-bit greyscale (Pillow keeps its 16 bits, so the row above a band can be re-stored as is;
+16-bit colour it reduces to 8 bits on decoding, which would lose the low bytes).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = ["PngLayout", "png_layout", "png_strips"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _BYTES_PER_PIXEL = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type, at 8 bits per sample
+_GREY = 0
 _INFLATE_CHUNK = 1 << 20
 
 
@@ -37,6 +40,7 @@ class PngLayout:
     width: int
     height: int
     row_bytes: int  # without the filter byte
+    raw_mode: str  # how a decoded row is stored again as PNG data (big-endian samples)
     header_chunks: bytes  # every chunk between IHDR and the first IDAT, as stored
     ihdr_tail: bytes  # IHDR after width and height: depth, colour type, methods
     idat_offset: int  # where the first IDAT chunk starts
@@ -49,7 +53,10 @@ def png_layout(data: bytes) -> PngLayout | None:
     if not data.startswith(_SIGNATURE) or len(data) < 33 or data[12:16] != b"IHDR":
         return None
     width, height, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
-    if depth != 8 or interlace != 0 or colour_type not in _BYTES_PER_PIXEL:
+    sixteen_bit_grey = depth == 16 and colour_type == _GREY
+    if (depth != 8 and not sixteen_bit_grey) or interlace != 0:
+        return None
+    if colour_type not in _BYTES_PER_PIXEL:
         return None
     offset = 33
     idat_offset: int | None = None
@@ -67,7 +74,8 @@ def png_layout(data: bytes) -> PngLayout | None:
     return PngLayout(
         width=width,
         height=height,
-        row_bytes=width * _BYTES_PER_PIXEL[colour_type],
+        row_bytes=width * _BYTES_PER_PIXEL[colour_type] * depth // 8,
+        raw_mode="I;16B" if sixteen_bit_grey else "",
         header_chunks=data[33:idat_offset],
         ihdr_tail=data[24:29],
         idat_offset=idat_offset,
@@ -96,7 +104,8 @@ def png_strips(data: bytes, layout: PngLayout, rows: int) -> Iterator[Image.Imag
                 band = _decode_band(layout, previous_row, bytes(pending[: count * stride]))
                 del pending[: count * stride]
                 done += count
-                previous_row = band.crop((0, band.height - 1, band.width, band.height)).tobytes()
+                last_row = band.crop((0, band.height - 1, band.width, band.height))
+                previous_row = last_row.tobytes("raw", layout.raw_mode or last_row.mode)
                 yield band
         if done >= layout.height:
             return

@@ -47,6 +47,7 @@ AVIF_SPEED = 9  # libaom's real-time presets: 9 encodes 1080 px in tens of ms, 6
 # big non-JPEG sources (no DCT scaling for them), with no visible loss at that ratio.
 REDUCING_GAP = 3.0
 _MIN_BAND_ROWS = 96  # below this a resize is too short to be worth a thread
+_CHUNK_BYTES = 4 << 20  # the most of the source a band copies at a time (horizontal pass)
 _MAX_THREADS = 4
 
 T = TypeVar("T")
@@ -147,11 +148,11 @@ def banded_resize(
 
     Pillow resizes horizontally first, then vertically, rounding to 8 bits in between; so
     does each band, explicitly (given a box of partial rows, Pillow may pick the other
-    order): the horizontal pass on a copy of the source rows the band's vertical filter
-    reaches (its pixels are exactly those rows of the whole pass; a few rows are filtered
-    twice, where bands meet), then the vertical pass. Bands are cut where the band's box is
-    exact in float32 (Pillow's box type), so that every filter position is the one of the
-    whole resize (to the last bit, or to one unit in rare pixels).
+    order): the horizontal pass on copies of the source rows the band's vertical filter
+    reaches, 4 MB at a time (its pixels are exactly those rows of the whole pass; a few rows
+    are filtered twice, where bands meet), then the vertical pass. Bands are cut where
+    the band's box is exact in float32 (Pillow's box type), so that every filter position
+    is the one of the whole resize (to the last bit, or to one unit in rare pixels).
     """
     left, top, right, bottom = box if box is not None else (0.0, 0.0, *image.size)
     bands = min(worker.threads, size[1] // _MIN_BAND_ROWS)
@@ -167,15 +168,19 @@ def banded_resize(
     scale = (bottom - top) / size[1]
     # Source rows a band reads: its filter reaches 3 output pixels' worth either side.
     reach = 3 * scale + 2
+    chunk_rows = max(16, _CHUNK_BYTES // (4 * source.width))
 
     def band(start: int, stop: int) -> Image.Image:
         band_top, band_bottom = top + start * scale, top + stop * scale
         first = max(0, int(band_top - reach))
         last = min(source.height, math.ceil(band_bottom + reach))
-        rows = source.crop((0, first, source.width, last))
-        widened = rows.resize(
-            (size[0], last - first), Image.Resampling.LANCZOS, box=(left, 0, right, last - first)
-        )
+        widened = Image.new(source.mode, (size[0], last - first))
+        for chunk_top in range(first, last, chunk_rows):  # a small copy of the source
+            rows = source.crop((0, chunk_top, source.width, min(last, chunk_top + chunk_rows)))
+            part = rows.resize(
+                (size[0], rows.height), Image.Resampling.LANCZOS, box=(left, 0, right, rows.height)
+            )
+            widened.paste(part, (0, chunk_top - first))
         band_box = (0, band_top - first, size[0], band_bottom - first)
         return widened.resize((size[0], stop - start), Image.Resampling.LANCZOS, box=band_box)
 

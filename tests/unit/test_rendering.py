@@ -8,7 +8,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageDraw, ImageFile, features
+from PIL import Image, ImageChops, ImageDraw, ImageFile, ImageMath, features
 
 from services import decoding
 from services.errors import InvalidImageError
@@ -40,6 +40,13 @@ def photo_like(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
         rgba = picture.convert("RGBA")
         rgba.putalpha(gradient)
         return rgba
+    if mode == "I;16":  # every 16-bit value used: noise in the low byte, the picture above
+        low = Image.effect_noise(size, 90).convert("L")
+        wide = ImageMath.lambda_eval(
+            lambda image: image["high"] * 256 + image["low"], high=picture.convert("L"), low=low
+        )
+        assert isinstance(wide, Image.Image)
+        return wide.convert("I;16")
     return picture.convert(mode)
 
 
@@ -156,19 +163,38 @@ def test_png_bands_are_exactly_the_full_decode(mode: str, options: dict[str, obj
         )
 
 
+@pytest.mark.parametrize("options", [{}, {"compress_level": 1}])
+def test_16_bit_grey_png_bands_are_exactly_the_full_decode(options: dict[str, object]) -> None:
+    """GIVEN a 16-bit greyscale PNG using every bit of its samples
+    WHEN decoded in bands of 17 rows THEN the bands' 16-bit values are the full decode's."""
+    data = encode(photo_like((301, 203), "I;16"), "PNG", **options)
+    layout = png_layout(data)
+    assert layout is not None
+
+    bands = list(png_strips(data, layout, 17))
+
+    with Image.open(io.BytesIO(data)) as full:
+        full.load()
+        assert full.mode == "I;16"
+        assert {band.mode for band in bands} == {"I;16"}
+        assert b"".join(band.tobytes() for band in bands) == full.tobytes()
+
+
 def test_pngs_that_cannot_be_streamed_are_decoded_whole() -> None:
-    """GIVEN a 4-bit, an interlaced or a 16-bit PNG THEN it is not streamed."""
+    """GIVEN a 4-bit, an interlaced or a 16-bit colour PNG THEN it is not streamed
+    (Pillow decodes 16-bit colour to 8 bits: the row above a band could not be re-stored)."""
     four_bit = encode(photo_like((64, 48), "P"), "PNG", bits=4)
-    sixteen_bit = encode(photo_like((64, 48), "L").convert("I;16"), "PNG")
     plain = encode(photo_like((64, 48)), "PNG")
     interlaced = plain[:28] + b"\x01" + plain[29:]  # png_layout reads only the header
+    sixteen_bit_rgb = plain[:24] + b"\x10" + plain[25:]
 
     assert png_layout(plain) is not None
-    for data in (four_bit, sixteen_bit, interlaced):
+    assert png_layout(encode(photo_like((64, 48), "I;16"), "PNG")) is not None
+    for data in (four_bit, sixteen_bit_rgb, interlaced):
         assert png_layout(data) is None
 
 
-@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P"])
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "I;16"])
 def test_streamed_png_gives_the_renditions_of_a_whole_decode(
     monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
