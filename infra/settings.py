@@ -42,6 +42,7 @@ class Settings:
     public_s3_endpoint: str | None
     max_upload_bytes: int
     max_pixels: int
+    max_webp_pixels: int
     upload_url_seconds: int
     download_url_seconds: int
     url_window_seconds: int
@@ -137,6 +138,8 @@ class Settings:
             public_s3_endpoint=env.get("PICGRAPH_PUBLIC_S3_ENDPOINT") or None,
             max_upload_bytes=max_upload_bytes,
             max_pixels=_int(env, "PICGRAPH_MAX_PIXELS", 50_000_000, 1, 89_000_000),
+            # Pillow decodes a WebP whole at 16 bytes a pixel: a lower limit bounds memory.
+            max_webp_pixels=_int(env, "PICGRAPH_MAX_WEBP_PIXELS", 20_000_000, 1, 89_000_000),
             upload_url_seconds=upload_seconds,
             download_url_seconds=download_seconds,
             url_window_seconds=window_seconds,

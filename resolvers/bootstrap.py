@@ -146,7 +146,11 @@ def pillow_processor_factory(settings: Settings) -> Callable[[], ImageProcessor]
         if not cache:
             from services.imaging import PillowImageProcessor
 
-            cache.append(PillowImageProcessor(max_pixels=settings.max_pixels))
+            cache.append(
+                PillowImageProcessor(
+                    max_pixels=settings.max_pixels, max_webp_pixels=settings.max_webp_pixels
+                )
+            )
         return cache[0]
 
     return factory

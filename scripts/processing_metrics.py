@@ -20,8 +20,10 @@ from PIL import Image, ImageChops, ImageDraw, ImageMath
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = REPO_ROOT / "build" / "bench" / "bench_processing.json"
 INPUTS = REPO_ROOT / "build" / "bench" / "inputs"
-# The largest picture PICGRAPH_MAX_PIXELS allows by default (50,000,000): 8660x5773.
+# The largest picture PICGRAPH_MAX_PIXELS allows by default (50,000,000): 8660x5773; the
+# largest WebP PICGRAPH_MAX_WEBP_PIXELS allows by default (20,000,000): 5477x3651.
 WORST_SIZE = (8660, 5773)
+WORST_WEBP_SIZE = (5477, 3651)
 
 
 class Rows:
@@ -92,38 +94,39 @@ def ssim(reference: Image.Image, candidate: Image.Image, block: int = 8) -> floa
     return statistics.fmean(values)
 
 
-def worst_inputs() -> dict[str, Path]:
-    """The largest inputs the default settings allow, one per decoder, cached on disk."""
+def worst_inputs() -> dict[str, tuple[Path, tuple[int, int]]]:
+    """The largest inputs the default settings allow, one per decoder, cached on disk:
+    label -> (path, size)."""
     INPUTS.mkdir(parents=True, exist_ok=True)
-    makers: dict[str, tuple[str, Callable[[], bytes]]] = {
-        "50 MP RGBA PNG (gradients, transparent corners)": ("rgba.png", _png_rgba),
-        "50 MP RGB JPEG q90": ("rgb.jpg", _jpeg_rgb),
-        "50 MP RGB WebP": ("rgb.webp", _webp_rgb),
-        "50 MP GIF": ("gif.gif", _gif),
-        "50 MP 16-bit greyscale PNG": ("l16.png", _png_16),
-        "50 MP HEIC": ("rgb.heic", _heic),
+    makers: dict[str, tuple[str, tuple[int, int], Callable[[tuple[int, int]], bytes]]] = {
+        "50 MP RGBA PNG (gradients, transparent corners)": ("rgba.png", WORST_SIZE, _png_rgba),
+        "50 MP RGB JPEG q90": ("rgb.jpg", WORST_SIZE, _jpeg_rgb),
+        "20 MP RGB WebP (its own limit)": ("rgb.webp", WORST_WEBP_SIZE, _webp_rgb),
+        "50 MP GIF": ("gif.gif", WORST_SIZE, _gif),
+        "50 MP 16-bit greyscale PNG": ("l16.png", WORST_SIZE, _png_16),
+        "50 MP HEIC": ("rgb.heic", WORST_SIZE, _heic),
     }
-    found: dict[str, Path] = {}
-    for label, (name, make) in makers.items():
-        path = INPUTS / f"{WORST_SIZE[0]}x{WORST_SIZE[1]}-{name}"
+    found: dict[str, tuple[Path, tuple[int, int]]] = {}
+    for label, (name, size, make) in makers.items():
+        path = INPUTS / f"{size[0]}x{size[1]}-{name}"
         if not path.is_file():
-            path.write_bytes(make())
-        size = path.stat().st_size / 2**20
-        found[f"{label}, {size:.1f} MiB"] = path
+            path.write_bytes(make(size))
+        megabytes = path.stat().st_size / 2**20
+        found[f"{label}, {megabytes:.1f} MiB"] = (path, size)
     return found
 
 
-def _picture(mode: str) -> Image.Image:
-    gradient = Image.linear_gradient("L").resize(WORST_SIZE)
-    radial = Image.radial_gradient("L").resize(WORST_SIZE)
+def _picture(mode: str, size: tuple[int, int]) -> Image.Image:
+    gradient = Image.linear_gradient("L").resize(size)
+    radial = Image.radial_gradient("L").resize(size)
     picture = Image.merge("RGB", (gradient, radial, gradient.transpose(Image.Transpose.ROTATE_180)))
     draw = ImageDraw.Draw(picture)
     for index in range(40):
-        left, top = (index * 997) % WORST_SIZE[0], (index * 613) % WORST_SIZE[1]
+        left, top = (index * 997) % size[0], (index * 613) % size[1]
         draw.ellipse((left, top, left + 900, top + 700), outline=(index * 6, 80, 200), width=25)
     if mode == "RGBA":
         rgba = picture.convert("RGBA")
-        alpha = Image.new("L", WORST_SIZE, 255)
+        alpha = Image.new("L", size, 255)
         ImageDraw.Draw(alpha).ellipse((-2000, -2000, 2000, 2000), fill=0)
         rgba.putalpha(alpha)
         return rgba
@@ -136,32 +139,32 @@ def _encoded(image: Image.Image, image_format: str, **options: object) -> bytes:
     return buffer.getvalue()
 
 
-def _png_rgba() -> bytes:
-    return _encoded(_picture("RGBA"), "PNG", compress_level=9)
+def _png_rgba(size: tuple[int, int]) -> bytes:
+    return _encoded(_picture("RGBA", size), "PNG", compress_level=9)
 
 
-def _jpeg_rgb() -> bytes:
-    return _encoded(_picture("RGB"), "JPEG", quality=90)
+def _jpeg_rgb(size: tuple[int, int]) -> bytes:
+    return _encoded(_picture("RGB", size), "JPEG", quality=90)
 
 
-def _gif() -> bytes:
-    return _encoded(_picture("RGB").convert("P", palette=Image.Palette.ADAPTIVE), "GIF")
+def _gif(size: tuple[int, int]) -> bytes:
+    return _encoded(_picture("RGB", size).convert("P", palette=Image.Palette.ADAPTIVE), "GIF")
 
 
-def _png_16() -> bytes:
-    grey = _picture("RGB").convert("L").convert("I").point(lambda value: value * 256)
+def _png_16(size: tuple[int, int]) -> bytes:
+    grey = _picture("RGB", size).convert("L").convert("I").point(lambda value: value * 256)
     return _encoded(grey.convert("I;16"), "PNG")
 
 
-def _heic() -> bytes:
+def _heic(size: tuple[int, int]) -> bytes:
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-    return _encoded(_picture("RGB"), "HEIF", quality=50)
+    return _encoded(_picture("RGB", size), "HEIF", quality=50)
 
 
-def _webp_rgb() -> bytes:
-    return _encoded(_picture("RGB"), "WEBP", quality=80, method=0)
+def _webp_rgb(size: tuple[int, int]) -> bytes:
+    return _encoded(_picture("RGB", size), "WEBP", quality=80, method=0)
 
 
 _CHILD = """
@@ -300,7 +303,9 @@ def _interleaved_ms(
     return {label: statistics.median(values) * 1000 for label, values in timings.items()}
 
 
-def bench_memory(inputs: dict[str, Path], with_pyvips: bool, rows: Rows, repeats: int = 3) -> None:
+def bench_memory(
+    inputs: dict[str, tuple[Path, tuple[int, int]]], with_pyvips: bool, rows: Rows, repeats: int = 3
+) -> None:
     """Peak RSS of one upload's processing in a fresh process, ours against pyvips."""
     from services.imaging import memory_bound_mib
 
@@ -310,7 +315,7 @@ def bench_memory(inputs: dict[str, Path], with_pyvips: bool, rows: Rows, repeats
         f"interleaved runs; the bound for PICGRAPH_MAX_PIXELS=50,000,000 is {bound} MiB"
     )
     contenders = ("ours", "pyvips") if with_pyvips else ("ours",)
-    for label, path in inputs.items():
+    for label, (path, size) in inputs.items():
         peaks: dict[str, list[float]] = {name: [] for name in contenders}
         base = 0.0
         for _ in range(repeats):
@@ -322,7 +327,7 @@ def bench_memory(inputs: dict[str, Path], with_pyvips: bool, rows: Rows, repeats
                 peaks[name].append(after)
                 base = before if name == "ours" else base
         ours = statistics.median(peaks["ours"])
-        per_pixel = (ours - base) * 2**20 / (WORST_SIZE[0] * WORST_SIZE[1])
+        per_pixel = (ours - base) * 2**20 / (size[0] * size[1])
         line = f"ours {ours:5.0f} MiB ({per_pixel:4.1f} B/px over imports {base:.0f})"
         figure = f"{ours:.0f} MiB"
         if with_pyvips and peaks["pyvips"]:

@@ -120,11 +120,12 @@ class Decoded:
 
 @contextmanager
 def decode(
-    data: bytes, detected: DetectedFormat, max_pixels: int, largest: int
+    data: bytes, detected: DetectedFormat, max_pixels: int, largest: int, *, limit_for: str = ""
 ) -> Iterator[Decoded]:
     """The upload opened (and decoded, unless streamed) for renditions of at most `largest` px.
 
-    InvalidImageError when it is damaged, truncated, empty or has more than `max_pixels`.
+    InvalidImageError when it is damaged, truncated, empty or has more than `max_pixels`
+    (the limit of that format: `limit_for` says so in the message, " for a WebP image").
     """
     if detected is WEBP:
         _check_riff_not_truncated(data)
@@ -136,7 +137,7 @@ def decode(
         image = Image.open(io.BytesIO(data), formats=[detected.pillow_format])
     with image:
         stored_size = image.size
-        _check_pixel_count(stored_size, max_pixels)
+        _check_pixel_count(stored_size, max_pixels, limit_for)
         layout = png_layout(data) if detected is PNG else None
         if layout is not None and stored_size[0] * stored_size[1] >= STREAM_MIN_PIXELS:
             # Never decoded whole: bands come straight from the compressed data.
@@ -149,14 +150,14 @@ def decode(
         yield Decoded(image, stored_size, draft_box, None)
 
 
-def _check_pixel_count(size: tuple[int, int], max_pixels: int) -> None:
+def _check_pixel_count(size: tuple[int, int], max_pixels: int, limit_for: str) -> None:
     width, height = size
     if width < 1 or height < 1:
         raise InvalidImageError(_NO_PIXELS)
     if width * height > max_pixels:
         raise InvalidImageError(
             f"The image is too large: {width}x{height} pixels, "
-            f"more than the {max_pixels:,} allowed."
+            f"more than the {max_pixels:,} allowed{limit_for}."
         )
 
 

@@ -52,6 +52,8 @@ from services.validation import ALLOWED_CONTENT_TYPES
 __all__ = [
     "ALLOWED_FORMATS",
     "BASE_MIB",
+    "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MAX_WEBP_PIXELS",
     "DEFAULT_SIZES",
     "GIF",
     "HEIC",
@@ -62,6 +64,7 @@ __all__ = [
     "PNG",
     "STREAM_MIN_PIXELS",
     "WEBP",
+    "WEBP_PEAK_BYTES_PER_PIXEL",
     "WEBP_QUALITY",
     "DetectedFormat",
     "PillowImageProcessor",
@@ -74,17 +77,24 @@ ALLOWED_FORMATS = ALLOWED_CONTENT_TYPES  # the same allowlist as createImageUplo
 
 WEBP_QUALITY = DEFAULT_LIST_WEBP_QUALITY
 # Peak memory of processing one upload, as `make bench` measures it on the largest input of
-# each decoder: the worst is a WebP, which Pillow decodes whole (libwebp's canvas, a copy
-# as bytes, the image: ~16 bytes a pixel); PNG (8-bit) and JPEG stay under 2.5. The base
-# covers the runtime, the app and two copies of the largest upload. Terraform requires
-# lambda_memory_mb >= 1.3 x memory_bound_mib(max_pixels) (terraform/variables.tf).
-PEAK_BYTES_PER_PIXEL = 17
+# each decoder: HEIC, decoded whole by libheif, is the worst at 7.4 bytes a pixel; PNG,
+# GIF and JPEG stay under 2.5. WebP is apart: Pillow decodes it whole through libwebp's
+# animation decoder (two canvases, a copy as bytes, the image: 16.1 bytes a pixel), so it
+# has its own, lower pixel limit (PICGRAPH_MAX_WEBP_PIXELS). The base covers the runtime,
+# the app and two copies of the largest upload. Terraform requires lambda_memory_mb >=
+# 1.3 x memory_bound_mib(max_pixels, max_webp_pixels) (terraform/variables.tf).
+PEAK_BYTES_PER_PIXEL = 8
+WEBP_PEAK_BYTES_PER_PIXEL = 17
 BASE_MIB = 128
+DEFAULT_MAX_PIXELS = 50_000_000
+DEFAULT_MAX_WEBP_PIXELS = 20_000_000
 
 
-def memory_bound_mib(max_pixels: int) -> int:
-    """The most memory (MiB) processing an upload of at most `max_pixels` pixels takes."""
-    return BASE_MIB + -(-max_pixels * PEAK_BYTES_PER_PIXEL // 2**20)
+def memory_bound_mib(max_pixels: int, max_webp_pixels: int = DEFAULT_MAX_WEBP_PIXELS) -> int:
+    """The most memory (MiB) processing an upload takes, given the pixel limits."""
+    webp_pixels = min(max_pixels, max_webp_pixels)
+    peak = max(max_pixels * PEAK_BYTES_PER_PIXEL, webp_pixels * WEBP_PEAK_BYTES_PER_PIXEL)
+    return BASE_MIB + -(-peak // 2**20)
 
 
 _BAND_ROWS = 128
@@ -111,13 +121,14 @@ class PillowImageProcessor:
     def __init__(
         self,
         *,
-        max_pixels: int = 50_000_000,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_webp_pixels: int = DEFAULT_MAX_WEBP_PIXELS,
         sizes: Sequence[tuple[str, int]] = DEFAULT_SIZES,
         formats: Sequence[str] | None = None,
         threads: int | None = None,
     ) -> None:
-        if max_pixels < 1:
-            raise ValueError("max_pixels must be positive")
+        if max_pixels < 1 or max_webp_pixels < 1:
+            raise ValueError("max_pixels and max_webp_pixels must be positive")
         if not sizes or any(limit < 1 for _, limit in sizes):
             raise ValueError("sizes must be a non-empty list of positive pixel limits")
         if len({name for name, _ in sizes}) != len(sizes):
@@ -129,6 +140,7 @@ class PillowImageProcessor:
         if threads is not None and threads < 1:
             raise ValueError("threads must be positive")
         self._max_pixels = max_pixels
+        self._max_webp_pixels = min(max_pixels, max_webp_pixels)
         self._sizes_largest_first = tuple(sorted(sizes, key=lambda size: size[1], reverse=True))
         self._formats = chosen
         self._threads = threads or default_threads()
@@ -143,7 +155,9 @@ class PillowImageProcessor:
         worker = Worker(self._threads)
         checksum = worker.submit(lambda: hashlib.sha256(data).hexdigest())  # while decoding
         largest = self._sizes_largest_first[0][1]
-        with decode(data, detected, self._max_pixels, largest) as decoded:
+        limit = self._max_webp_pixels if detected is WEBP else self._max_pixels
+        limit_for = " for a WebP image" if limit < self._max_pixels else ""
+        with decode(data, detected, limit, largest, limit_for=limit_for) as decoded:
             orientation, metadata = read_exif(decoded.image, decoded.exif)
             renditions, placeholder = self._render(decoded, orientation, worker)
         width, height = _upright_size(decoded.stored_size, orientation)

@@ -57,6 +57,7 @@ locals {
     PICGRAPH_PUBLIC_S3_ENDPOINT       = var.public_s3_endpoint
     PICGRAPH_MAX_UPLOAD_BYTES         = tostring(var.max_upload_bytes)
     PICGRAPH_MAX_PIXELS               = tostring(var.max_pixels)
+    PICGRAPH_MAX_WEBP_PIXELS          = tostring(var.max_webp_pixels)
     PICGRAPH_UPLOAD_URL_SECONDS       = tostring(var.upload_url_seconds)
     PICGRAPH_DOWNLOAD_URL_SECONDS     = tostring(var.download_url_seconds)
     PICGRAPH_URL_WINDOW_SECONDS       = tostring(var.url_window_seconds)

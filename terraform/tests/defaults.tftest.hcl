@@ -87,8 +87,8 @@ run "function_and_environment" {
     condition = toset(keys(nonsensitive(one(aws_lambda_function.graphql.environment).variables))) == toset([
       "PICGRAPH_TABLE_NAME", "PICGRAPH_BUCKET_NAME", "PICGRAPH_AUTH_MODE", "PICGRAPH_JWT_SECRET",
       "PICGRAPH_CURSOR_SECRET", "PICGRAPH_PUBLIC_S3_ENDPOINT", "PICGRAPH_MAX_UPLOAD_BYTES",
-      "PICGRAPH_MAX_PIXELS", "PICGRAPH_UPLOAD_URL_SECONDS", "PICGRAPH_DOWNLOAD_URL_SECONDS",
-      "PICGRAPH_URL_WINDOW_SECONDS",
+      "PICGRAPH_MAX_PIXELS", "PICGRAPH_MAX_WEBP_PIXELS", "PICGRAPH_UPLOAD_URL_SECONDS",
+      "PICGRAPH_DOWNLOAD_URL_SECONDS", "PICGRAPH_URL_WINDOW_SECONDS",
       "PICGRAPH_PROCESSING_LEASE_SECONDS", "PICGRAPH_PENDING_UPLOAD_HOURS",
       "PICGRAPH_REJECTED_RETENTION_HOURS", "PICGRAPH_DELETE_RETENTION_DAYS",
       "PICGRAPH_INTROSPECTION", "PICGRAPH_MAX_QUERY_DEPTH", "PICGRAPH_MAX_ALIASES",
@@ -124,6 +124,7 @@ run "function_and_environment" {
     condition = nonsensitive(
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_MAX_UPLOAD_BYTES"] == "20971520" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_MAX_PIXELS"] == "50000000" &&
+      one(aws_lambda_function.graphql.environment).variables["PICGRAPH_MAX_WEBP_PIXELS"] == "20000000" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_UPLOAD_URL_SECONDS"] == "900" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_DELETE_RETENTION_DAYS"] == "30" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_INTROSPECTION"] == "true" &&

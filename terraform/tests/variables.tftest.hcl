@@ -183,6 +183,38 @@ run "rejects_max_pixels_over_the_decoder_limit" {
   expect_failures = [var.max_pixels]
 }
 
+run "rejects_max_webp_pixels_over_the_decoder_limit" {
+  command = plan
+
+  variables {
+    max_webp_pixels = 100000000
+  }
+
+  expect_failures = [var.max_webp_pixels]
+}
+
+run "rejects_max_webp_pixels_fraction" {
+  command = plan
+
+  variables {
+    max_webp_pixels = 1000000.5
+  }
+
+  expect_failures = [var.max_webp_pixels]
+}
+
+run "rejects_lambda_memory_mb_too_small_for_the_webp_limit" {
+  command = plan
+
+  # Enough for 50 MP of any other format (663 MB), not for 50 MP WebPs (1221 MB).
+  variables {
+    lambda_memory_mb = 1024
+    max_webp_pixels  = 50000000
+  }
+
+  expect_failures = [var.lambda_memory_mb]
+}
+
 run "rejects_upload_url_seconds_over_15_minutes" {
   command = plan
 
