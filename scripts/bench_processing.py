@@ -1,6 +1,7 @@
 """Time the rendition pipeline: naive Pillow, PillowImageProcessor, and pyvips side by side.
 
 Run: .venv/bin/python scripts/bench_processing.py [--runs N] [--skip time formats memory]
+[--only TEXT]
 
 Each figure is the median of N runs of "bytes in -> every rendition encoded", after a warm-up;
 the contenders take turns run by run, so that a busy machine slows them all alike; CPU time
@@ -308,6 +309,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="timed runs per figure (median)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["time", "formats", "memory"])
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="TEXT",
+        help="time only the inputs whose label contains TEXT (e.g. 'camera', 'P3', '4000x3000')",
+    )
     arguments = parser.parse_args()
     runs: int = arguments.runs
     rows = Rows()
@@ -324,7 +331,8 @@ def main() -> None:
     inputs = bench_inputs()
     if "time" not in arguments.skip:
         for item in inputs:
-            bench(item, runs, pyvips, rows)
+            if arguments.only.lower() in item.label.lower():
+                bench(item, runs, pyvips, rows)
     if "formats" not in arguments.skip:
         format_inputs = [
             *(item for item in sample_photos()),
