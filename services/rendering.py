@@ -46,7 +46,7 @@ AVIF_SPEED = 9  # libaom's real-time presets: 9 encodes 1080 px in tens of ms, 6
 # An integer reduce() before the filter when the source is 3x+ the target: much faster on
 # big non-JPEG sources (no DCT scaling for them), with no visible loss at that ratio.
 REDUCING_GAP = 3.0
-_MIN_BAND_ROWS = 96  # below this a resize is too short to be worth a thread
+_MIN_BAND_ROWS = 160  # fewer rows a band: too short a resize to be worth a thread
 _CHUNK_BYTES = 4 << 20  # the most of the source a band copies at a time (horizontal pass)
 _MAX_THREADS = 4
 
