@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Protocol, TypeVar
 
 from PIL import Image, ImageChops, ImageCms
 
 __all__ = ["to_srgb"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger("picgraph.imaging")
 
@@ -26,14 +32,25 @@ _ICC_ERRORS = (ImageCms.PyCMSError, OSError, ValueError, TypeError)
 # RGB profiles weigh 0.5-4 KB (a few LUT-based ones 100s of KB); JPEG allows 16 MB. Bigger
 # ones are ignored, so that the transform cache below stays small whatever is uploaded.
 MAX_ICC_BYTES = 1 << 20
+_MIN_BAND_ROWS = 160  # a band of fewer rows is not worth a thread
 
 
-def to_srgb(image: Image.Image, icc_profile: object) -> Image.Image:
+class Threads(Protocol):
+    """Where bands of rows are converted (services.rendering.Worker)."""
+
+    threads: int
+
+    def submit(self, function: Callable[[], T]) -> Future[T]: ...
+
+
+def to_srgb(image: Image.Image, icc_profile: object, worker: Threads | None = None) -> Image.Image:
     """`image` (RGB or RGBA) converted from its source's ICC profile to sRGB.
 
     Unchanged when there is no profile, when it is sRGB already or not an RGB one (grey,
     CMYK), and when it cannot be read or used: a broken profile never fails an upload.
-    The result carries no profile: untagged is sRGB on the web.
+    The result carries no profile: untagged is sRGB on the web. With a `worker` of several
+    threads, bands of rows are converted in parallel (LittleCMS converts row by row, and
+    Pillow lets go of the GIL meanwhile: the same pixels).
     """
     if not isinstance(icc_profile, bytes) or not icc_profile:
         return image
@@ -43,11 +60,28 @@ def to_srgb(image: Image.Image, icc_profile: object) -> Image.Image:
         transform = _srgb_transform(icc_profile, image.mode)
         if transform is None:
             return image
-        converted = transform.apply(image)
+        converted = _apply(transform, image, worker)
     except _ICC_ERRORS as exc:
         logger.debug("colour profile not applied, values kept as stored: %r", exc)
         return image
     converted.info = {}  # apply() tags its result with the sRGB profile: renditions carry none
+    return converted
+
+
+def _apply(
+    transform: ImageCms.ImageCmsTransform, image: Image.Image, worker: Threads | None
+) -> Image.Image:
+    bands = min(worker.threads, image.height // _MIN_BAND_ROWS) if worker is not None else 1
+    if worker is None or bands < 2:
+        return transform.apply(image)
+    edges = [image.height * index // bands for index in range(bands + 1)]
+    parts = [
+        worker.submit(functools.partial(transform.apply, image.crop((0, top, image.width, bottom))))
+        for top, bottom in itertools.pairwise(edges)
+    ]
+    converted = Image.new(image.mode, image.size)
+    for top, part in zip(edges, parts, strict=False):
+        converted.paste(part.result(), (0, top))
     return converted
 
 

@@ -191,7 +191,7 @@ class PillowImageProcessor:
                     current = banded_resize(current, target, box, worker)
                 if index == 0:  # the largest: every smaller rendition is derived from it
                     current = _finish_mode(current, opaque)
-                    current = to_srgb(current, icc_profile)
+                    current = to_srgb(current, icc_profile, worker)
                 box = None
                 upright = current.transpose(transpose) if transpose is not None else current
             for image_format in formats_for(upright, self._formats):

@@ -28,6 +28,7 @@ from services.imaging import (
     sniff_format,
 )
 from services.models import ProcessedImage, Rendition
+from services.rendering import Worker
 
 RENDITION_NAMES = ("thumbnail", "medium", "feed")
 JPEG_ONLY = ("JPEG",)
@@ -721,7 +722,7 @@ def test_conversion_runs_once_at_the_largest_rendition_size(
     converted_sizes: list[tuple[int, int]] = []
     convert = imaging.to_srgb
 
-    def spy(image: Image.Image, icc_profile: object) -> Image.Image:
+    def spy(image: Image.Image, icc_profile: object, worker: object = None) -> Image.Image:
         converted_sizes.append(image.size)
         return convert(image, icc_profile)
 
@@ -733,6 +734,23 @@ def test_conversion_runs_once_at_the_largest_rendition_size(
     assert converted_sizes == [(1080, 810)]
     red, _ = patch_colours(open_rendition(result.renditions[0]))
     assert_close(red, to_srgb(RED_PATCH, adobe_rgb_profile()))
+
+
+def test_conversion_in_bands_on_threads_gives_the_same_pixels() -> None:
+    """GIVEN a 1080x810 picture with an Adobe RGB profile
+    WHEN converted to sRGB whole, on 2 threads and on 3 (bands of rows)
+    THEN the pixels are the same (LittleCMS converts row by row)."""
+    picture = Image.effect_noise((1080, 810), 80).convert("RGB")
+    picture.paste(two_patch_picture((540, 405)))
+    icc_profile = adobe_rgb_profile()
+
+    whole = colour.to_srgb(picture, icc_profile)
+
+    assert ImageChops.difference(whole, picture).getbbox() is not None  # converted
+    for threads in (2, 3):
+        banded = colour.to_srgb(picture, icc_profile, Worker(threads))
+        assert banded.info == {}
+        assert ImageChops.difference(banded, whole).getbbox() is None
 
 
 def test_oversized_profile_is_ignored(
