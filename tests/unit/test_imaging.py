@@ -720,7 +720,7 @@ def test_conversion_runs_once_at_the_largest_rendition_size(
     THEN the colours are converted once, on the 1080x810 image the smaller renditions are
     derived from (a conversion at full size would cost 15 times more)."""
     converted_sizes: list[tuple[int, int]] = []
-    convert = imaging.to_srgb
+    convert = colour.to_srgb
 
     def spy(image: Image.Image, icc_profile: object, worker: object = None) -> Image.Image:
         converted_sizes.append(image.size)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageOps
 
-from services import decoding, imaging
+from services import decoding, imaging, rendering
 from services.imaging import PillowImageProcessor
 from services.models import Rendition
 
@@ -68,7 +68,7 @@ def encoded_sources(
 ) -> tuple[dict[str, Image.Image], tuple[Rendition, ...]]:
     """Each JPEG rendition's pixels as handed to the encoder, by name, and the renditions."""
     sources: dict[str, Image.Image] = {}
-    original = imaging.encode
+    original = rendering.encode
 
     def capturing(name: str, image: Image.Image, image_format: str) -> Rendition:
         sources[name] = image.copy()
