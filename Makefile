@@ -87,10 +87,13 @@ BENCH_SCRIPTS := bench_processing bench_operations bench_graphql bench_server be
 
 bench: $(STAMP)  ## Every benchmark, then the README figures from that one run (pyvips: bench extra)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
-	rm -rf build/bench
+	rm -rf build/bench && mkdir -p build/bench
 	@for script in $(BENCH_SCRIPTS); do \
 		if [ -f scripts/$$script.py ]; then \
-			echo "== scripts/$$script.py"; $(BIN)/python scripts/$$script.py || exit 1; \
+			echo "== scripts/$$script.py"; \
+			{ $(BIN)/python scripts/$$script.py; echo $$? > build/bench/$$script.rc; } \
+				| tee build/bench/$$script.txt; \
+			[ "$$(cat build/bench/$$script.rc)" = 0 ] || exit 1; \
 		else echo "== scripts/$$script.py: not in this checkout, skipped"; fi; \
 	done
 	$(BIN)/python scripts/update_readme_figures.py

@@ -4,9 +4,12 @@ Every bench script writes `build/bench/<script>.json`, a list of {"what", "figur
 rows (see scripts/bench_rows.py); this rewrites what lies between
 `<!-- bench:start -->` and `<!-- bench:end -->` in README.md from all the files
 present, so that no figure in the README is typed by hand. `make bench` runs every
-script and then this.
+script and then this. It also replaces the simulation's printout in docs/data-model.md
+(between `<!-- scale:start -->` and `<!-- scale:end -->`) with build/bench/bench_scale.txt,
+the output `make bench` captured from scripts/bench_scale.py in the same run.
 
     .venv/bin/python scripts/update_readme_figures.py [--bench-dir build/bench] [--readme README.md]
+        [--data-model docs/data-model.md]
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 START = "<!-- bench:start -->"
 END = "<!-- bench:end -->"
+SCALE_START = "<!-- scale:start -->"
+SCALE_END = "<!-- scale:end -->"
+SCALE_OUTPUT = "bench_scale.txt"
 # The order the table reads best in; any other script's rows follow, by name.
 ORDER = (
     "bench_processing",
@@ -68,30 +74,47 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def rewrite(readme: str, table: str) -> str:
-    if readme.count(START) != 1 or readme.count(END) != 1:
-        raise FiguresError(f"README must hold exactly one {START} and one {END}")
-    head, rest = readme.split(START)
-    _, tail = rest.split(END)
-    return f"{head}{START}\n{table}\n{END}{tail}"
+def rewrite(readme: str, table: str, *, start: str = START, end: str = END) -> str:
+    if readme.count(start) != 1 or readme.count(end) != 1:
+        raise FiguresError(f"the file must hold exactly one {start} and one {end}")
+    head, rest = readme.split(start)
+    _, tail = rest.split(end)
+    return f"{head}{start}\n{table}\n{end}{tail}"
+
+
+def scale_block(output: str) -> str:
+    return f"```\n{output.strip()}\n```"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--bench-dir", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--data-model", type=Path, default=ROOT / "docs" / "data-model.md")
     args = parser.parse_args(argv)
+    scale_output = args.bench_dir / SCALE_OUTPUT
     try:
         loaded = load_rows(args.bench_dir)
         if not loaded:
             raise FiguresError(f"no bench results in {args.bench_dir}: run `make bench`")
         updated = rewrite(args.readme.read_text(), render(loaded))
+        data_model = None
+        if scale_output.exists():
+            data_model = rewrite(
+                args.data_model.read_text(),
+                scale_block(scale_output.read_text()),
+                start=SCALE_START,
+                end=SCALE_END,
+            )
     except FiguresError as exc:
         print(f"update_readme_figures: {exc}", file=sys.stderr)
         return 1
     args.readme.write_text(updated)
     count = sum(len(rows) for _, rows in loaded)
     print(f"README: {count} figures from {len(loaded)} bench files")
+    if data_model is not None:
+        args.data_model.write_text(data_model)
+        print(f"{args.data_model.name}: the simulation's output from {scale_output.name}")
     return 0
 
 

@@ -101,3 +101,48 @@ def test_bench_rows_are_written_where_the_readme_script_reads(
     assert json.loads(path.read_text()) == [{"what": "w", "figure": "f (ratio 1.0)"}]
     with pytest.raises(ValueError, match="exactly"):
         rows.write_rows("bench_example", [{"what": "w"}])
+
+
+DATA_MODEL = """# Data model
+
+### Measured
+
+<!-- scale:start -->
+```
+typed by hand
+```
+<!-- scale:end -->
+
+Reading it: ...
+"""
+
+
+def test_the_simulations_printout_in_the_data_model_comes_from_the_same_run(
+    figures: ModuleType, tmp_path: Path
+) -> None:
+    """GIVEN bench_scale's captured output THEN data-model.md's block is exactly that output."""
+    bench, readme, data_model = tmp_path / "bench", tmp_path / "README.md", tmp_path / "dm.md"
+    readme.write_text(README)
+    data_model.write_text(DATA_MODEL)
+    write(bench, "bench_scale", [{"what": "hottest", "figure": "348 WCU/s"}])
+    (bench / "bench_scale.txt").write_text("peak: 10,000 uploads/s\nGSI2 | FEED#2026-11#7  310\n")
+    args = ["--bench-dir", str(bench), "--readme", str(readme), "--data-model", str(data_model)]
+    assert figures.main(args) == 0
+    text = data_model.read_text()
+    assert "typed by hand" not in text
+    block = text.split("<!-- scale:start -->\n")[1].split("\n<!-- scale:end -->")[0]
+    assert block == "```\npeak: 10,000 uploads/s\nGSI2 | FEED#2026-11#7  310\n```"
+    assert text.endswith("Reading it: ...\n")
+
+
+def test_a_data_model_without_its_markers_is_refused(figures: ModuleType, tmp_path: Path) -> None:
+    """GIVEN a captured printout but no markers in the doc THEN nothing is rewritten, exit 1."""
+    bench, readme, data_model = tmp_path / "bench", tmp_path / "README.md", tmp_path / "dm.md"
+    readme.write_text(README)
+    data_model.write_text("# Data model\n")
+    write(bench, "bench_scale", [{"what": "hottest", "figure": "348 WCU/s"}])
+    (bench / "bench_scale.txt").write_text("output\n")
+    args = ["--bench-dir", str(bench), "--readme", str(readme), "--data-model", str(data_model)]
+    assert figures.main(args) == 1
+    assert readme.read_text() == README
+    assert data_model.read_text() == "# Data model\n"
