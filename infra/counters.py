@@ -105,9 +105,17 @@ def recount_owner(
     return counts
 
 
-def recount_tag(client: DynamoDBClient, table_name: str, tag: str, *, shards: int) -> int:
-    """Set the tag's count to its timeline's entries: shard 0 holds it, the others 0."""
-    count = _count_partition(client, table_name, keys.tag_partition(tag))
+def recount_tag(
+    client: DynamoDBClient, table_name: str, tag: str, *, shards: int, timeline_shards: int = 1
+) -> int:
+    """Set the tag's count to its timeline's entries: shard 0 holds it, the others 0.
+
+    A hot tag's timeline is write-sharded (infra/tag_shards.py): every shard is counted.
+    """
+    count = sum(
+        _count_partition(client, table_name, partition)
+        for partition in keys.tag_partitions(tag, timeline_shards)
+    )
     attribute = keys.TAG_COUNT_ATTRIBUTE
     _put_shards(
         client, table_name, keys.tag_counter_keys(tag, shards), {attribute: count}, {attribute: 0}

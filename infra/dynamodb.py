@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,8 @@ from infra import counters, items, keys, quotas
 from infra.errors import ImageAlreadyExistsError, QuotaConditionError, StaleImageError
 from infra.quotas import QuotaCharge, QuotaUsage
 from infra.records import IdempotencyRecord, Image, ImagePage, ImageQuery, ImageStatus, Position
+from infra.shard_merge import MAX_PARALLEL_QUERIES
+from infra.tag_shards import TagDirectory
 
 if TYPE_CHECKING:
     import boto3
@@ -38,18 +40,33 @@ class DynamoImageRepository:
         cleanup_shards: int = 1,
         counter_shards: int = 1,
         owner_counter_shards: int = 1,
+        feed_shards: int = 1,
+        hot_tag_shards: int = 1,
+        hot_tags: Iterable[str] = (),
+        tag_random: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] | None = None,
     ) -> None:
-        if min(cleanup_shards, counter_shards, owner_counter_shards) < 1:
+        """Shard counts default to 1 (unsharded); bootstrap passes the settings'."""
+        if min(cleanup_shards, counter_shards, owner_counter_shards, feed_shards) < 1:
             raise ValueError("shard counts must be positive")
         self.table_name = table_name
         self.cleanup_shards = cleanup_shards
         self.counter_shards = counter_shards
         self.owner_counter_shards = owner_counter_shards
+        self.feed_shards = feed_shards
         self._client = client
         self._session = session
         self._first_bucket_seen: str | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        extras: dict[str, Any] = {"random": tag_random, "clock": wall_clock}
+        self.tags = TagDirectory(
+            table_name,
+            lambda: self.client,
+            hot_shards=hot_tag_shards,
+            hot_tags=hot_tags,
+            **{name: value for name, value in extras.items() if value is not None},
+        )
 
     @property
     def client(self) -> DynamoDBClient:
@@ -83,7 +100,7 @@ class DynamoImageRepository:
     ) -> None:
         put_image: dict[str, Any] = {
             "TableName": self.table_name,
-            "Item": items.to_item(image, cleanup_shards=self.cleanup_shards),
+            "Item": self._item(image),
             "ConditionExpression": "attribute_not_exists(PK)",
         }
         writes: list[Any] = [{"Put": put_image}]
@@ -164,7 +181,7 @@ class DynamoImageRepository:
             raise ValueError("save() takes the next version of the previous image")
         put_image: dict[str, Any] = {
             "TableName": self.table_name,
-            "Item": items.to_item(image, cleanup_shards=self.cleanup_shards),
+            "Item": self._item(image),
             "ConditionExpression": "#version = :expected",
             "ExpressionAttributeNames": {"#version": "version"},
             "ExpressionAttributeValues": {":expected": {"N": str(previous.version)}},
@@ -241,7 +258,11 @@ class DynamoImageRepository:
             },
             "tags": {
                 tag: counters.recount_tag(
-                    self.client, self.table_name, tag, shards=self.counter_shards
+                    self.client,
+                    self.table_name,
+                    tag,
+                    shards=self.counter_shards,
+                    timeline_shards=self.tags.read_shards(tag),
                 )
                 for tag in tags
             },
@@ -253,7 +274,14 @@ class DynamoImageRepository:
         from infra.timeline import read_timeline
 
         return read_timeline(
-            self.client, self.table_name, query, limit=limit, after=after, backwards=backwards
+            self.client,
+            self.table_name,
+            query,
+            limit=limit,
+            after=after,
+            backwards=backwards,
+            feed_shards=self.feed_shards,
+            tag_shards=self.tags.read_shards,
         )
 
     def due_for_cleanup(
@@ -311,6 +339,11 @@ class DynamoImageRepository:
                 )
             return self._pool
 
+    def _item(self, image: Image) -> dict[str, Any]:
+        return items.to_item(
+            image, cleanup_shards=self.cleanup_shards, feed_shards=self.feed_shards
+        )
+
     def _transact(self, writes: list[Any]) -> None:
         # Image + <= 20 tag puts + <= 20 tag deletes + <= 40 tag counters + owner counter
         # + quota item = 83 at most (services.validation.MAX_TAGS = 20).
@@ -340,8 +373,13 @@ class DynamoImageRepository:
         """Tag-timeline entries follow the image: present exactly while it is READY."""
         wanted = set(image.tags) if image.status is ImageStatus.READY else set()
         existing = set(previous.tags) if previous.status is ImageStatus.READY else set()
+        # Entries are found by table key (IMAGE#{id}, TAG#{tag}) for moves and deletes;
+        # only a put needs the tag's current shard count (infra/tag_shards.py).
+        shards = self.tags.write_shards(sorted(wanted))
+        self.tags.observe(sorted(wanted))
         for tag in sorted(wanted):
-            yield {"Put": {"TableName": self.table_name, "Item": items.to_tag_item(image, tag)}}
+            item = items.to_tag_item(image, tag, shards=shards[tag])
+            yield {"Put": {"TableName": self.table_name, "Item": item}}
         for tag in sorted(existing - wanted):
             yield {
                 "Delete": {
@@ -373,9 +411,7 @@ TRANSACT_ATTEMPTS = 5
 TRANSACT_BACKOFF_SECONDS = 0.01
 MAX_TRANSACTION_ITEMS = 100
 """DynamoDB's limit of actions in one TransactWriteItems."""
-
-MAX_PARALLEL_QUERIES = 16
-"""Threads one fan-out over shards uses (boto3 clients are thread-safe)."""
+__all__ = ["MAX_PARALLEL_QUERIES", "DynamoImageRepository"]
 
 
 _QUOTA_RETRY_REASONS = ("ConditionalCheckFailed", "TransactionConflict")

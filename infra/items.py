@@ -18,20 +18,19 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def to_item(image: Image, *, cleanup_shards: int = 1) -> Item:
+def to_item(image: Image, *, cleanup_shards: int = 1, feed_shards: int = 1) -> Item:
     """The image item: the record, its keys and its index attributes."""
-    return serialize(
-        {**keys.image_key(image.id), **image_attributes(image, cleanup_shards=cleanup_shards)}
-    )
+    attributes = image_attributes(image, cleanup_shards=cleanup_shards, feed_shards=feed_shards)
+    return serialize({**keys.image_key(image.id), **attributes})
 
 
-def to_tag_item(image: Image, tag: str) -> Item:
+def to_tag_item(image: Image, tag: str, *, shards: int = 1) -> Item:
     """A tag-timeline entry: a full copy of the image, so a tag page needs no second read."""
     return serialize(
         {
             **keys.tag_item_key(image.id, tag),
             **image_attributes(image, indexed=False),
-            **keys.tag_index_attributes(image, tag),
+            **keys.tag_index_attributes(image, tag, shards=shards),
         }
     )
 
@@ -75,7 +74,7 @@ def deserialize(item: Item) -> dict[str, Any]:
 
 
 def image_attributes(
-    image: Image, *, indexed: bool = True, cleanup_shards: int = 1
+    image: Image, *, indexed: bool = True, cleanup_shards: int = 1, feed_shards: int = 1
 ) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         "type": "Image",
@@ -120,7 +119,9 @@ def image_attributes(
         }
     attributes.update({name: value for name, value in optional.items() if value is not None})
     if indexed:
-        attributes.update(keys.index_attributes(image, cleanup_shards=cleanup_shards))
+        attributes.update(
+            keys.index_attributes(image, cleanup_shards=cleanup_shards, feed_shards=feed_shards)
+        )
         if image.status is ImageStatus.PENDING_UPLOAD and image.cleanup_after is not None:
             # DynamoDB TTL as a backstop; the cleanup job normally removes it first
             # (TTL deletes only the item, cleanup also removes the staging object).

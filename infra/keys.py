@@ -34,6 +34,7 @@ IMAGE_SK = "IMAGE"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
 QUOTA_SK = "QUOTA"
 FEED_BOUNDS_KEY = {TABLE_PK: "FEED", TABLE_SK: "BOUNDS"}
+TAG_META_SK = "META"
 
 # Statuses the cleanup job looks for (through GSI3), due at Image.cleanup_due_at.
 CLEANUP_STATUSES = (
@@ -110,8 +111,18 @@ def owner_partition(owner_id: str, status: ImageStatus) -> str:
     return f"OWNER#{owner_id}#{status.value}"
 
 
-def tag_partition(tag: str) -> str:
-    return f"TAG#{tag}"
+def tag_partition(tag: str, shard: int = 0) -> str:
+    return sharded(f"TAG#{tag}", shard)
+
+
+def tag_partitions(tag: str, shards: int) -> list[str]:
+    """Every shard of a tag timeline (one for a cold tag): what a tag listing reads."""
+    return [tag_partition(tag, shard) for shard in range(max(1, shards))]
+
+
+def tag_meta_key(tag: str) -> dict[str, str]:
+    """The tag's directory item: its shard count and the sampled write-rate window."""
+    return {TABLE_PK: f"TAGMETA#{tag}", TABLE_SK: TAG_META_SK}
 
 
 def feed_bucket(moment: datetime) -> str:
@@ -119,8 +130,13 @@ def feed_bucket(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m")
 
 
-def feed_partition(bucket: str) -> str:
-    return f"FEED#{bucket}"
+def feed_partition(bucket: str, shard: int = 0) -> str:
+    return sharded(f"FEED#{bucket}", shard)
+
+
+def feed_partitions(bucket: str, shards: int) -> list[str]:
+    """Every shard of a feed month: what a feed read fans out over."""
+    return [feed_partition(bucket, shard) for shard in range(max(1, shards))]
 
 
 def shard_of(image_id: str, shards: int) -> int:
@@ -177,15 +193,22 @@ def position_sort_key(position: Position) -> str:
     return timeline_sort_key(position.created_at, position.image_id)
 
 
-def index_attributes(image: Image, *, cleanup_shards: int = 1) -> dict[str, str]:
-    """The GSI attributes of an image item; absent ones keep the item out of that index."""
+def index_attributes(
+    image: Image, *, cleanup_shards: int = 1, feed_shards: int = 1
+) -> dict[str, str]:
+    """The GSI attributes of an image item; absent ones keep the item out of that index.
+
+    Every READY image of a month enters its feed month: that partition is write-sharded
+    (`feed_shards`, PICGRAPH_FEED_SHARDS) by a hash of the image id.
+    """
     sort_key = timeline_sort_key(image.created_at, image.id)
     attributes = {
         "GSI1PK": owner_partition(image.owner_id, image.status),
         "GSI1SK": sort_key,
     }
     if image.status is ImageStatus.READY:
-        attributes["GSI2PK"] = feed_partition(feed_bucket(image.created_at))
+        shard = shard_of(image.id, feed_shards)
+        attributes["GSI2PK"] = feed_partition(feed_bucket(image.created_at), shard)
         attributes["GSI2SK"] = sort_key
     if image.status in CLEANUP_STATUSES and image.cleanup_due_at is not None:
         attributes.update(cleanup_index_key(image, cleanup_shards=cleanup_shards))
@@ -209,9 +232,10 @@ def cleanup_index_key(image: Image, *, cleanup_shards: int = 1) -> dict[str, str
     }
 
 
-def tag_index_attributes(image: Image, tag: str) -> dict[str, str]:
+def tag_index_attributes(image: Image, tag: str, *, shards: int = 1) -> dict[str, str]:
+    """A tag entry's timeline keys; `shards` > 1 only for a hot tag (infra/tag_shards.py)."""
     return {
-        "GSI1PK": tag_partition(tag),
+        "GSI1PK": tag_partition(tag, shard_of(image.id, shards)),
         "GSI1SK": timeline_sort_key(image.created_at, image.id),
     }
 

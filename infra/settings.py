@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -67,6 +68,9 @@ class Settings:
     quota_bytes_per_day: int = 10 * GiB
     counter_shards: int = 16
     owner_counter_shards: int = 4
+    feed_shards: int = 64
+    hot_tag_shards: int = 16
+    hot_tags: tuple[str, ...] = ()
 
     @property
     def uses_dev_jwt_secret(self) -> bool:
@@ -171,6 +175,10 @@ class Settings:
             counter_shards=_int(env, "PICGRAPH_COUNTER_SHARDS", 16, 1, 100),
             # Shards of each owner's counters (the busiest account's moves); only raise it.
             owner_counter_shards=_int(env, "PICGRAPH_OWNER_COUNTER_SHARDS", 4, 1, 100),
+            # Feed months and hot tags, the same way (only ever raise; never drop a hot tag).
+            feed_shards=_int(env, "PICGRAPH_FEED_SHARDS", 64, 1, 1024),
+            hot_tag_shards=_int(env, "PICGRAPH_HOT_TAG_SHARDS", 16, 1, 1024),
+            hot_tags=_tags(env, "PICGRAPH_HOT_TAGS"),
         )
 
 
@@ -190,6 +198,22 @@ def _cdn(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None, bo
             "PICGRAPH_CDN_PRIVATE_KEY_SECRET_ARN (signed URLs), or PICGRAPH_CDN_PUBLIC=true"
         )
     return url, key_pair_id, secret_arn, public
+
+
+def _tags(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of tags, normalised as the API normalises tags."""
+    tags: dict[str, None] = {}
+    for part in (env.get(name) or "").split(","):
+        # services.text.normalize_tag: NFKC, trim, case-fold (infra cannot import services)
+        tag = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", part).strip().casefold())
+        if not tag:
+            continue
+        if not 1 <= len(tag) <= 50 or not all(char.isalnum() or char in "_-" for char in tag):
+            raise SettingsError(
+                f"{name} must list tags of letters, digits, '_' or '-'; got {part!r}"
+            )
+        tags.setdefault(tag, None)
+    return tuple(tags)
 
 
 def _required(env: Mapping[str, str], name: str, default: str | None) -> str:

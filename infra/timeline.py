@@ -30,13 +30,14 @@ Only infra.* is imported here (resolvers -> services -> infra).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from infra import items, keys
 from infra.records import Image, ImagePage, ImageQuery, ImageStatus, Position, SortOrder
+from infra.shard_merge import Reader, ShardMerge, ShardRead, StoppedError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -73,12 +74,15 @@ def read_timeline(
     backwards: bool,
     now: datetime | None = None,
     max_calls: int | None = None,
+    feed_shards: int = 1,
+    tag_shards: Callable[[str], int] | None = None,
 ) -> ImagePage:
     """Up to `limit` images of `query`, strictly after `after` in walk order.
 
     The walk order is query.sort, reversed when `backwards`. `query` must be validated
     (aware datetimes, normalised tags, allowed status); the partition comes from it only.
-    `max_calls` defaults to MAX_QUERY_CALLS.
+    `max_calls` defaults to MAX_QUERY_CALLS. `feed_shards` is how many write shards
+    each feed month has; `tag_shards(tag)` how many the tag the listing reads has.
     """
     max_calls = MAX_QUERY_CALLS if max_calls is None else max_calls
     if limit < 0:
@@ -86,10 +90,45 @@ def read_timeline(
     if max_calls < 1:
         raise ValueError("max_calls must be positive")
     ascending = (query.sort is SortOrder.OLDEST_FIRST) != backwards
-    walk = _Walk.plan(client, table_name, query, after, ascending, now or datetime.now(UTC))
+    walk = _Walk.plan(
+        client,
+        table_name,
+        query,
+        after,
+        ascending,
+        now or datetime.now(UTC),
+        feed_shards=feed_shards,
+        tag_shards=tag_shards,
+    )
     if walk is None:
         return ImagePage((), False, None)
     return walk.read(limit=limit, after=after, max_calls=max_calls)
+
+
+@dataclass
+class _Budget:
+    """The read bound of one page: rounds of Queries that read something, empty rounds.
+
+    A round is one Query, or for a sharded partition the first parallel Query of every
+    shard (each later refill of one shard is a round of its own). An empty round is an
+    empty feed month (or an empty partition).
+    """
+
+    max_calls: int
+    calls: int = 0
+    empty: int = 0
+    hint: int = 0  # the Limit the page asks for now
+    previous: int = 0  # the hint of the last round, bounds the next one's growth
+
+    def may_read(self) -> bool:
+        return self.calls < self.max_calls and self.empty < MAX_EMPTY_MONTHS
+
+    def count(self, found: bool) -> None:
+        self.previous = self.hint
+        if found:
+            self.calls += 1
+        else:
+            self.empty += 1
 
 
 @dataclass(frozen=True)
@@ -150,10 +189,11 @@ class _Walk:
     ascending: bool
     # Tags the index key does not cover, checked in code (the read grows when non-empty).
     extra_tags: frozenset[str]
-    # One partition, or None for the month-bucketed global feed.
-    partition: str | None
+    # The partition's shards (one unless write-sharded), or None for the global feed.
+    partitions: list[str] | None
     now: datetime
     after: Position | None
+    feed_shards: int
 
     @classmethod
     def plan(
@@ -164,6 +204,9 @@ class _Walk:
         after: Position | None,
         ascending: bool,
         now: datetime,
+        *,
+        feed_shards: int = 1,
+        tag_shards: Callable[[str], int] | None = None,
     ) -> _Walk | None:
         key_range = _KeyRange.build(query, after, ascending)
         if key_range is None:
@@ -176,12 +219,13 @@ class _Walk:
             "ascending": ascending,
             "now": now,
             "after": after,
+            "feed_shards": feed_shards,
         }
         if query.owner_id is not None:
             return cls(
                 index=keys.GSI1,
                 extra_tags=frozenset(query.tags),
-                partition=keys.owner_partition(query.owner_id, query.status),
+                partitions=[keys.owner_partition(query.owner_id, query.status)],
                 **common,
             )
         if query.status is not ImageStatus.READY:
@@ -190,10 +234,12 @@ class _Walk:
             return cls(
                 index=keys.GSI1,
                 extra_tags=frozenset(query.tags[1:]) - {query.tags[0]},
-                partition=keys.tag_partition(query.tags[0]),
+                partitions=keys.tag_partitions(
+                    query.tags[0], 1 if tag_shards is None else tag_shards(query.tags[0])
+                ),
                 **common,
             )
-        return cls(index=keys.GSI2, extra_tags=frozenset(), partition=None, **common)
+        return cls(index=keys.GSI2, extra_tags=frozenset(), partitions=None, **common)
 
     def read(self, *, limit: int, after: Position | None, max_calls: int) -> ImagePage:
         partition_key, sort_key = keys.INDEXES[self.index]
@@ -205,65 +251,79 @@ class _Walk:
         matched: list[Image] = []
         skip = self.key_range.skip
         scanned: Position | None = None  # the last position read, in walk order
-        calls = 0  # Queries that read something
-        empty_calls = 0  # Queries of empty months
-        call_limit = 0
+        budget = _Budget(max_calls)
         read = 0  # items read by this page
-        for month, partition in self._partitions():
-            start_key: dict[str, Any] | None = None
+        for month, partitions in self._groups():
+            merge = ShardMerge(
+                len(partitions),
+                self._reader(partitions, condition, names, values),
+                sort_key=lambda raw: str(raw[sort_key]["S"]),
+                descending=not self.ascending,
+                may_read=budget.may_read,
+                on_round=budget.count,
+                # the first item read may be the `after` item itself (inclusive BETWEEN)
+                first_extra=0 if skip is None else 1,
+            )
             while True:
-                if calls >= max_calls or empty_calls >= MAX_EMPTY_MONTHS:
-                    return ImagePage(tuple(matched), True, scanned or after)
-                call_limit = self._call_limit(
-                    wanted - len(matched), previous=call_limit, read=read, matched=len(matched)
+                budget.hint = self._call_limit(
+                    wanted - len(matched), previous=budget.previous, read=read, matched=len(matched)
                 )
-                if skip is not None:
-                    call_limit += 1  # the first item may be the `after` item itself
-                request: dict[str, Any] = {
-                    "TableName": self.table_name,
-                    "IndexName": self.index,
-                    "KeyConditionExpression": condition,
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": {":pk": {"S": partition}, **values},
-                    "ScanIndexForward": self.ascending,
-                    "Limit": call_limit,
-                }
-                if start_key is not None:
-                    request["ExclusiveStartKey"] = start_key
-                response = self.client.query(**request)
-                start_key = response.get("LastEvaluatedKey")
-                found = response.get("Items", [])
-                if found or start_key is not None:
-                    calls += 1
-                else:
-                    empty_calls += 1
-                for raw in found:
-                    if skip is not None:
-                        own_key = raw[sort_key]["S"]
-                        skip = None  # only the first item read can be the `after` item
-                        if own_key == self.key_range.skip:
-                            continue
-                    image = items.from_item(raw)
-                    read += 1
-                    scanned = Position(image.created_at, image.id)
-                    if not self._matches(image):
-                        continue
-                    matched.append(image)
-                    if len(matched) == wanted:
-                        last = matched[limit - 1] if limit else None
-                        return ImagePage(
-                            tuple(matched[:limit]),
-                            True,
-                            None if last is None else Position(last.created_at, last.id),
-                        )
-                if start_key is None:
+                try:
+                    raw = merge.next(budget.hint)
+                except StoppedError:
+                    return ImagePage(tuple(matched), True, scanned or after)
+                if raw is None:
                     break
+                if skip is not None:
+                    own_key = raw[sort_key]["S"]
+                    skip = None  # only the first item read can be the `after` item
+                    if own_key == self.key_range.skip:
+                        continue
+                image = items.from_item(raw)
+                read += 1
+                scanned = Position(image.created_at, image.id)
+                if not self._matches(image):
+                    continue
+                matched.append(image)
+                if len(matched) == wanted:
+                    last = matched[limit - 1] if limit else None
+                    return ImagePage(
+                        tuple(matched[:limit]),
+                        True,
+                        None if last is None else Position(last.created_at, last.id),
+                    )
             if month is not None:
                 scanned = self._past_month(month)
         last = matched[-1] if matched else None
         return ImagePage(
             tuple(matched), False, None if last is None else Position(last.created_at, last.id)
         )
+
+    def _reader(
+        self,
+        group: list[str],
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, dict[str, str]],
+    ) -> Reader:
+        """One keyset Query of shard `shard` of `group`, for the merge."""
+
+        def query_shard(shard: int, limit: int, start: dict[str, Any] | None) -> ShardRead:
+            request: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": self.index,
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {":pk": {"S": group[shard]}, **values},
+                "ScanIndexForward": self.ascending,
+                "Limit": limit,
+            }
+            if start is not None:
+                request["ExclusiveStartKey"] = start
+            response = self.client.query(**request)
+            return ShardRead(response.get("Items", []), response.get("LastEvaluatedKey"))
+
+        return query_shard
 
     def _call_limit(self, missing: int, *, previous: int, read: int, matched: int) -> int:
         """Limit = what the page still misses, unless items are being dropped in code.
@@ -287,12 +347,14 @@ class _Walk:
             and all(tag in image.tags for tag in query.tags)
         )
 
-    def _partitions(self) -> Iterator[tuple[int | None, str]]:
-        if self.partition is not None:
-            yield None, self.partition
+    def _groups(self) -> Iterator[tuple[int | None, list[str]]]:
+        """The partitions to merge, in walk order: one group, or one per feed month."""
+        if self.partitions is not None:
+            yield None, self.partitions
             return
         for month in self._months():
-            yield month, keys.feed_partition(keys.feed_bucket(_month_start(month)))
+            bucket = keys.feed_bucket(_month_start(month))
+            yield month, keys.feed_partitions(bucket, self.feed_shards)
 
     def _months(self) -> Iterator[int]:
         """The feed's month buckets in walk order, as month numbers (year * 12 + month - 1).

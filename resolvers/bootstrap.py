@@ -205,6 +205,9 @@ def build_app(
             cleanup_shards=settings.cleanup_shards,
             counter_shards=settings.counter_shards,
             owner_counter_shards=settings.owner_counter_shards,
+            feed_shards=settings.feed_shards,
+            hot_tag_shards=settings.hot_tag_shards,
+            hot_tags=settings.hot_tags,
         )
     if store is None:
         from infra.s3 import S3ObjectStore

@@ -22,7 +22,8 @@ resource "aws_iam_role" "lambda" {
 data "aws_iam_policy_document" "lambda" {
   # GetItem, PutItem, UpdateItem, DeleteItem, and the per-item actions a
   # TransactWriteItems needs (Put/Update/Delete/ConditionCheck): IAM has no
-  # separate action for transactions. BatchGetItem reads a tag's counter shards.
+  # separate action for transactions. BatchGetItem reads a tag's counter shards
+  # and the hot-tag directory items of an image's tags.
   statement {
     sid = "TableItems"
     actions = [

@@ -77,6 +77,9 @@ locals {
     PICGRAPH_QUOTA_BYTES_PER_DAY      = tostring(var.quota_bytes_per_day)
     PICGRAPH_COUNTER_SHARDS           = tostring(var.counter_shards)
     PICGRAPH_OWNER_COUNTER_SHARDS     = tostring(var.owner_counter_shards)
+    PICGRAPH_FEED_SHARDS              = tostring(var.feed_shards)
+    PICGRAPH_HOT_TAG_SHARDS           = tostring(var.hot_tag_shards)
+    PICGRAPH_HOT_TAGS                 = join(",", var.hot_tags)
 
     PICGRAPH_MAX_TOKEN_LIFETIME_SECONDS = tostring(var.max_token_lifetime_seconds)
 

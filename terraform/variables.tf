@@ -365,6 +365,39 @@ variable "cleanup_shards" {
   }
 }
 
+variable "feed_shards" {
+  description = "PICGRAPH_FEED_SHARDS: write shards per global-feed month partition (every READY image writes FEED#yyyy-mm; see docs/data-model.md \"Write sharding\"). Only ever raise it."
+  type        = number
+  default     = 64
+
+  validation {
+    condition     = var.feed_shards >= 1 && var.feed_shards <= 1024 && floor(var.feed_shards) == var.feed_shards
+    error_message = "feed_shards must be a whole number between 1 and 1024."
+  }
+}
+
+variable "hot_tag_shards" {
+  description = "PICGRAPH_HOT_TAG_SHARDS: write shards of a hot tag's timeline (listed in hot_tags or detected by sampling); 1 turns tag sharding and detection off. Only ever raise it."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.hot_tag_shards >= 1 && var.hot_tag_shards <= 1024 && floor(var.hot_tag_shards) == var.hot_tag_shards
+    error_message = "hot_tag_shards must be a whole number between 1 and 1024."
+  }
+}
+
+variable "hot_tags" {
+  description = "PICGRAPH_HOT_TAGS: tags known to be hot, sharded from the start (others are promoted when detected). Only ever add to it."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for tag in var.hot_tags : can(regex("^[^,#\\s]{1,50}$", tag))])
+    error_message = "hot_tags must be tags of 1 to 50 characters without commas, '#' or spaces."
+  }
+}
+
 variable "quota_pending_uploads" {
   description = "PICGRAPH_QUOTA_PENDING_UPLOADS: the most uploads one viewer may have in PENDING_UPLOAD or PROCESSING at once (0 = unlimited); over it createImageUpload answers QUOTA_EXCEEDED (README \"Quotas\")."
   type        = number

@@ -98,6 +98,7 @@ run "function_and_environment" {
       "PICGRAPH_QUOTA_PENDING_UPLOADS", "PICGRAPH_QUOTA_UPLOADS_PER_DAY",
       "PICGRAPH_QUOTA_BYTES_PER_DAY",
       "PICGRAPH_COUNTER_SHARDS", "PICGRAPH_OWNER_COUNTER_SHARDS",
+      "PICGRAPH_FEED_SHARDS", "PICGRAPH_HOT_TAG_SHARDS", "PICGRAPH_HOT_TAGS",
     ])
     error_message = "the function's environment must be exactly the PICGRAPH_* settings (and nothing Lambda reserves)"
   }
@@ -138,6 +139,9 @@ run "function_and_environment" {
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_QUOTA_BYTES_PER_DAY"] == "10737418240" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_COUNTER_SHARDS"] == "16" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_OWNER_COUNTER_SHARDS"] == "4" &&
+      one(aws_lambda_function.graphql.environment).variables["PICGRAPH_FEED_SHARDS"] == "64" &&
+      one(aws_lambda_function.graphql.environment).variables["PICGRAPH_HOT_TAG_SHARDS"] == "16" &&
+      one(aws_lambda_function.graphql.environment).variables["PICGRAPH_HOT_TAGS"] == "" &&
       one(aws_lambda_function.graphql.environment).variables["PICGRAPH_PUBLIC_S3_ENDPOINT"] == ""
     )
     error_message = "the settings' defaults must reach the function as strings"

@@ -295,6 +295,36 @@ run "rejects_cleanup_shards_zero" {
   expect_failures = [var.cleanup_shards]
 }
 
+run "rejects_feed_shards_zero" {
+  command = plan
+
+  variables {
+    feed_shards = 0
+  }
+
+  expect_failures = [var.feed_shards]
+}
+
+run "rejects_hot_tag_shards_zero" {
+  command = plan
+
+  variables {
+    hot_tag_shards = 0
+  }
+
+  expect_failures = [var.hot_tag_shards]
+}
+
+run "rejects_hot_tags_with_commas" {
+  command = plan
+
+  variables {
+    hot_tags = ["love,instagood"]
+  }
+
+  expect_failures = [var.hot_tags]
+}
+
 run "rejects_quota_pending_uploads_negative" {
   command = plan
 
