@@ -59,7 +59,13 @@ from services.errors import DomainError, InvalidImageError
 from services.models import PresignedPost, ProcessedImage, Rendition, StoredObject
 
 LAYOUTS: dict[str, dict[str, str]] = {
-    "baseline": {"PICGRAPH_CLEANUP_SHARDS": "1"},
+    "baseline": {
+        "PICGRAPH_CLEANUP_SHARDS": "1",
+        "PICGRAPH_FEED_SHARDS": "1",
+        "PICGRAPH_HOT_TAG_SHARDS": "1",
+        "PICGRAPH_COUNTER_SHARDS": "1",
+        "PICGRAPH_OWNER_COUNTER_SHARDS": "1",
+    },
     "sharded": {},
 }
 """Layouts compared side by side: PICGRAPH_* settings on top of the defaults."""
@@ -264,6 +270,11 @@ def build_world(layout: dict[str, str], peak: Peak, seed: int) -> World:
                 cleanup_shards=settings.cleanup_shards,
                 counter_shards=settings.counter_shards,
                 owner_counter_shards=settings.owner_counter_shards,
+                feed_shards=settings.feed_shards,
+                hot_tag_shards=settings.hot_tag_shards,
+                hot_tags=settings.hot_tags,
+                tag_random=rng.random,
+                wall_clock=lambda: clock.moment.timestamp(),
             ),
             store=store,
             processor=lambda: processor,
@@ -288,6 +299,31 @@ def _at(world: World, moment: datetime, action: Callable[[], Any], times: int) -
     for step in range(times):
         world.clock.moment = moment + timedelta(microseconds=step)
         action()
+
+
+DETECTION_SECONDS = 15
+"""Seconds of the peak before the window replayed through the hot-tag detector."""
+
+
+def detect_hot_tags(world: World) -> None:
+    """The peak's tag traffic of the DETECTION_SECONDS before the window (not measured).
+
+    Each completion's tags go through TagDirectory.observe, the call the write path
+    makes for every tag entry it puts, at the peak's rate, from 90 s before the window:
+    the tags hot at this peak are promoted as in production after the first seconds of
+    a peak, and their grace period has passed when the window starts.
+    """
+    peak = world.peak
+    per_second = round(peak.rate * peak.completed)
+    start = START - timedelta(seconds=90)
+    for second in range(DETECTION_SECONDS):
+        for step in range(per_second):
+            world.clock.moment = start + timedelta(seconds=second + step / per_second)
+            count = world.rng.choices(range(len(peak.tag_counts)), peak.tag_counts)[0]
+            tags = sorted({f"t{rank}" for rank in world.tags.sample(count)}) if count else []
+            repository = world.app().repository
+            assert isinstance(repository, DynamoImageRepository)
+            repository.tags.observe(tags)
 
 
 def warm_up(world: World) -> None:
@@ -317,6 +353,7 @@ def warm_up(world: World) -> None:
         world.complete()
     for _ in range(round(window * peak.deletes * peak.restores * 2)):
         world.delete()
+    detect_hot_tags(world)
     world.clock.moment = START - timedelta(seconds=30)
     world.pending.extend(world.create() for _ in range(round(window * peak.completed)))
 
@@ -401,11 +438,14 @@ def hottest_by_family(world: World) -> dict[str, Hottest]:
     for where, partitions in world.client.capacity.writes.items():
         for key, units in partitions.items():
             family = key.split("#", 1)[0] if "#" in key else f"{key} (bounds)"
+            if family == "TAGMETA":
+                family = "TAGMETA (directory)"
             if family in ("IMAGE", "IDEMPOTENCY"):
                 family = f"{family} (table)"
             current = best.get(family)
             if current is None or units / seconds > current.per_second:
                 best[family] = Hottest(where, key, units / seconds, 0.0)
+    best.setdefault("FEED (bounds)", Hottest(TABLE, "FEED", 0.0, 0.0))
     return dict(sorted(best.items()))
 
 
@@ -472,6 +512,7 @@ class Result:
     pages: dict[str, PageCost]
     operations: dict[str, tuple[int, float]]
     sizes: dict[str, float]
+    promoted: list[str]
 
 
 def simulate(name: str, layout: dict[str, str], peak: Peak, seed: int) -> Result:
@@ -479,7 +520,17 @@ def simulate(name: str, layout: dict[str, str], peak: Peak, seed: int) -> Result
     warm_up(world)
     elapsed, operations = measured_window(world)
     rows, families = hottest(world), hottest_by_family(world)
-    return Result(name, elapsed, rows, families, page_costs(world), operations, item_sizes(world))
+    promoted = sorted(
+        (
+            pk.removeprefix("TAGMETA#")
+            for (pk, sk), item in world.client.items.items()
+            if pk.startswith("TAGMETA#") and int(item.get("shards", {}).get("N", "1")) > 1
+        ),
+        key=lambda tag: int(tag[1:]),
+    )
+    return Result(
+        name, elapsed, rows, families, page_costs(world), operations, item_sizes(world), promoted
+    )
 
 
 def report(results: Sequence[Result], peak: Peak) -> list[dict[str, str]]:
@@ -502,10 +553,24 @@ def report(results: Sequence[Result], peak: Peak) -> list[dict[str, str]]:
         rows.append(
             {"what": f"bench_scale hottest key WCU/s, {where}", "figure": "; ".join(figures)}
         )
+    for result in results:
+        worst = max(result.hottest, key=lambda row: row.per_second)
+        verdict = "met" if worst.per_second <= 500 else "NOT met"
+        print(
+            f"{result.layout}: hottest key {worst.per_second:,.0f} WCU/s ({worst.where} "
+            f"{worst.key}): goal {verdict}; tags promoted by detection: {len(result.promoted)}"
+            + (f" ({', '.join(result.promoted[:12])}, ...)" if result.promoted else "")
+        )
+        rows.append(
+            {
+                "what": f"bench_scale hottest key WCU/s, {result.layout}",
+                "figure": f"{worst.per_second:,.0f} ({worst.where} {worst.key})",
+            }
+        )
     print("\nper key family: hottest key, WCU/s")
     families = sorted({family for result in results for family in result.families})
     for family in families:
-        line = f"{family:<18}"
+        line = f"{family:<20}"
         figures = []
         for result in results:
             found = result.families.get(family)

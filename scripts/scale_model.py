@@ -16,8 +16,12 @@ call would consume on DynamoDB, per table and index, per partition key:
 - a Query reads 0.5 RCU per started 4 KB of the items it returns (eventually
   consistent), a consistent GetItem 1 RCU per started 4 KB.
 
-Conditions are not evaluated (the simulation runs one request at a time, so none
-would fail); a failed conditional write costs the same WCU on DynamoDB anyway.
+Conditions of PutItem and transactions are not evaluated (the simulation runs one
+request at a time, so none would fail). UpdateItem conditions are (the feed bounds
+and the hot-tag directory rely on them): `attribute_not_exists(a)`, comparisons,
+joined by AND or OR; other forms are assumed to hold. A failed one raises
+ConditionalCheckFailedException and costs 1 WCU, as on DynamoDB. UpdateItem
+honours ReturnValues=ALL_NEW.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from infra import keys
 
@@ -83,6 +89,47 @@ class Capacity:
         self.writes.clear()
         self.queries = self.gets = 0
         self.read_units = 0.0
+
+
+_COMPARISON = re.compile(r"^(\S+) (<=|>=|<|>|=|<>) (\S+)$")
+
+
+def _holds(condition: str, item: Item | None, request: dict[str, Any]) -> bool:
+    """A condition of clauses joined by OR, each of terms joined by AND (no parentheses)."""
+    names: dict[str, str] = request.get("ExpressionAttributeNames", {})
+    values: dict[str, Any] = request.get("ExpressionAttributeValues", {})
+    present = item or {}
+
+    def plain(value: dict[str, Any]) -> Any:
+        (kind, raw), *_ = value.items()
+        return float(raw) if kind == "N" else raw
+
+    def term(text: str) -> bool:
+        text = text.strip()
+        for function, wanted in (("attribute_not_exists(", False), ("attribute_exists(", True)):
+            if text.startswith(function):
+                name = text[len(function) : -1].strip()
+                return (names.get(name, name) in present) is wanted
+        match = _COMPARISON.match(text)
+        if match is None:
+            return True  # a form this model does not evaluate: assumed to hold
+        name = names.get(match.group(1), match.group(1))
+        if name not in present:
+            return False
+        left, right = plain(present[name]), plain(values[match.group(3)])
+        outcome: bool = {
+            "=": left == right,
+            "<>": left != right,
+            "<": left < right,
+            ">": left > right,
+            "<=": left <= right,
+            ">=": left >= right,
+        }[match.group(2)]
+        return outcome
+
+    return any(
+        all(term(part) for part in clause.split(" AND ")) for clause in condition.split(" OR ")
+    )
 
 
 def _table_key(item: Item) -> tuple[str, str]:
@@ -144,7 +191,19 @@ class RecordingDynamoClient:
 
     def update_item(self, **request: Any) -> dict[str, Any]:
         with self._lock:
+            key = _table_key(request["Key"])
+            current = self.items.get(key)
+            condition = request.get("ConditionExpression")
+            if condition is not None and not _holds(condition, current, request):
+                self.capacity.write(TABLE, key[0], write_units(item_size(current)))
+                raise ClientError(
+                    {"Error": {"Code": "ConditionalCheckFailedException", "Message": "failed"}},
+                    "UpdateItem",
+                )
             self._update(request, factor=1)
+            new = self.items.get(key)
+        if request.get("ReturnValues") == "ALL_NEW" and new is not None:
+            return {"Attributes": dict(new)}
         return {}
 
     def _update(self, request: dict[str, Any], *, factor: int) -> None:
