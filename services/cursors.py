@@ -11,6 +11,16 @@ it. Layout, base64url without padding:
 The MAC covers version, SHA-256(binding) and payload. The key is derived from the
 server secret for this purpose only (the secret may be shared with JWT signing).
 Every failure is the same InvalidCursorError("invalid cursor"), with no detail.
+
+One position is exact on write-sharded partitions too (a feed month or a hot tag
+spread over N shards, merged by infra/shard_merge.py): the timeline order
+(createdAt, id) is total and the same in every shard, and a page hands items out in
+that merged order, so every shard's entries up to the position have been returned
+and none after it; each shard resumes with the same key condition `SK > position`
+(or `<`). A page stopped by its read bound mid-merge resumes from the last item it
+merged, which is exact for the same reason. So the cursor does not grow with the
+shard count: 90 bytes, 120 characters for a uuid4 id today (123 in year 9999), on
+every layout (cursors from before sharding stay valid), well below MAX_CURSOR_LENGTH.
 """
 
 from __future__ import annotations

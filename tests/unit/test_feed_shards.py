@@ -33,7 +33,7 @@ M1 = (M0 - timedelta(days=1)).replace(day=1)
 M2 = (M1 - timedelta(days=1)).replace(day=1)
 US = timedelta(microseconds=1)
 CURSOR_CAP = 128
-"""The most characters a cursor of a uuid4 image id may take, on every layout."""
+"""The most characters a cursor of a uuid4 image id may take, on every layout (120 today)."""
 
 
 @dataclass
