@@ -14,10 +14,14 @@ Neither string is a real key, so they may also serve as inclusive BETWEEN bounds
 
 A page reads `limit + 1` matching items to know whether more exist, so a page of an
 unfiltered pattern costs exactly one Query when its partition holds enough items.
-Patterns that drop items in code (more tags than the index key covers) read on, with
-a growing Limit, until the page is full or the data ends: at most MAX_QUERY_CALLS
-Queries that read something per page, plus at most MAX_EMPTY_MONTHS Queries of empty
-feed months (cheap, and only a feed with gaps of whole months has them). When a bound
+A write-sharded partition (a feed month, a hot tag: keys.feed_partitions,
+keys.tag_partitions) is read as one ordered stream by infra.shard_merge: one round of
+parallel Queries, one per shard, then a refill of a shard only when the merge needs
+its next item. Patterns that drop items in code (more tags than the index key covers)
+read on, with a growing Limit, until the page is full or the data ends: at most
+MAX_QUERY_CALLS rounds that read something per page, plus at most MAX_EMPTY_MONTHS
+rounds of empty feed months (cheap, and only a feed with gaps of whole months has
+them). A round is one Query, or the first Query of every shard of a partition. When a bound
 is hit the page may be short (even empty); it then says has_more=True and
 `resume_after` is the position of the last item *read* (or the edge of the last month
 walked), so the next page continues from the scan position instead of reading the
@@ -251,7 +255,9 @@ class _Walk:
         matched: list[Image] = []
         skip = self.key_range.skip
         scanned: Position | None = None  # the last position read, in walk order
-        budget = _Budget(max_calls)
+        # Unfiltered, every round yields items the page keeps (a refill brings at least
+        # one), so the bound only matters for filters checked in code.
+        budget = _Budget(max_calls if self.extra_tags else max_calls + wanted)
         read = 0  # items read by this page
         for month, partitions in self._groups():
             merge = ShardMerge(
