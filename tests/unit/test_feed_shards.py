@@ -288,7 +288,8 @@ def test_hot_tag_entries_keep_their_shard_zero_and_list_exactly(client: Any) -> 
 def test_a_page_stopped_mid_merge_by_its_read_bound_resumes_exactly(
     client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """GIVEN a hot tag over 4 shards where only 3 of 40 images also carry `rare`, and a
+    """GIVEN a hot tag over 4 shards where only 3 of 40 images also carry `rare` (on 48
+    images in all, so the filter drives on the hot tag), and a
     read bound of 2 rounds of Queries of at most 3 items
     WHEN `cat` + `rare` is walked 1 at a time, both ways
     THEN pages stop mid-merge (short, with a cursor at the last item merged) and the walk
@@ -304,6 +305,11 @@ def test_a_page_stopped_mid_merge_by_its_read_bound_resumes_exactly(
             tags=["cat", "rare"] if minute in (3, 17, 31) else ["cat"],
         )
         for minute in range(40)
+    ]
+    # `rare` alone on more images than `cat`: the filter drives on `cat` (the fewest)
+    images += [
+        seed_image(table.repository, "bob", M2 + timedelta(minutes=minute), tags=["rare"])
+        for minute in range(45)
     ]
     for sort in SortOrder:
         want = reference(images, sort, tags=["cat", "rare"])
