@@ -418,3 +418,13 @@ def test_shard_settings_and_hot_tags_are_parsed_and_checked() -> None:
     ):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({**base, name: value})
+
+
+def test_recount_of_a_hot_tag_counts_every_timeline_shard(client: Any) -> None:
+    """GIVEN 10 images of a hot tag spread over 4 timeline shards
+    WHEN its counter is rebuilt from the index
+    THEN it counts all 10 (not only shard 0's)."""
+    table = new_table(client, hot_tag_shards=4, hot_tags=("cat",))
+    for minute in range(10):
+        seed_image(table.repository, "alice", M1 + timedelta(minutes=minute), tags=["cat"])
+    assert table.repository.recount(tags=["cat"])["tags"] == {"cat": 10}
