@@ -148,12 +148,15 @@ class DynamoImageRepository:
         return quotas.read_usage(self.client, self.table_name, owner_id)
 
     def recount_pending(self, owner_id: str, *, observed: int, actual: int) -> bool:
+        usage = self.quota_usage(owner_id)
+        if usage.pending != observed:
+            return False
         try:
-            self.client.update_item(
-                **quotas.recount_write(owner_id, self.table_name, observed=observed, actual=actual)
+            self.client.transact_write_items(
+                TransactItems=quotas.recount_writes(self.table_name, owner_id, usage, actual=actual)  # type: ignore[arg-type]
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if _code(exc) == "TransactionCanceledException":
                 return False
             raise
         return True
@@ -190,7 +193,7 @@ class DynamoImageRepository:
             *self._tag_writes(image, previous),
             *self._counter_updates(image, previous),
             *quotas.transition_writes(
-                self.table_name, image.owner_id, previous.status, image.status
+                self.table_name, image.id, image.owner_id, previous.status, image.status
             ),
         ]
         if image.status is ImageStatus.READY and previous.status is not ImageStatus.READY:
@@ -208,7 +211,9 @@ class DynamoImageRepository:
             raise
 
     def delete(self, image: Image) -> None:
-        quota_writes = quotas.transition_writes(self.table_name, image.owner_id, image.status, None)
+        quota_writes = quotas.transition_writes(
+            self.table_name, image.id, image.owner_id, image.status, None
+        )
         # Only the stored version itself: the counters' and the quota's decrements in the
         # same transaction must not apply twice when the image is already gone.
         delete_image: dict[str, Any] = {

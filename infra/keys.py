@@ -69,8 +69,24 @@ def idempotency_key(owner_id: str, key: str) -> dict[str, str]:
 
 
 def quota_key(owner_id: str) -> dict[str, str]:
-    """A viewer's quota item: pending-upload count and the current 24 h window's usage."""
+    """A viewer's quota item: uploads charged and the current 24 h window's usage."""
     return {TABLE_PK: f"QUOTA#{owner_id}", TABLE_SK: QUOTA_SK}
+
+
+def quota_release_key(owner_id: str, shard: int) -> dict[str, str]:
+    """One shard of the uploads that left a viewer's pending count (infra/quotas.py).
+
+    The shard is in the sort key too: owner ids may contain '#', so (PK, SK) never
+    names both a viewer's quota item and another viewer's release shard.
+    """
+    return {
+        TABLE_PK: f"QUOTA#{owner_id}#RELEASED#{shard}",
+        TABLE_SK: f"{QUOTA_SK}#RELEASED#{shard}",
+    }
+
+
+def quota_release_keys(owner_id: str, shards: int) -> list[dict[str, str]]:
+    return [quota_release_key(owner_id, shard) for shard in range(shards)]
 
 
 COUNTS_SK = "COUNTS"

@@ -1,10 +1,15 @@
 """The per-viewer quota item (keys.quota_key): its records and the writes that move it.
 
-One item per viewer holds the number of images in PENDING_UPLOAD or PROCESSING
-(`pending`) and the usage of the current 24 h window (`windowStart`, `windowUploads`,
-`windowBytes`). Every write that moves an image into or out of those two statuses
-carries the matching quota write in the same TransactWriteItems (infra/dynamodb.py),
-so the count can never drift from the images by a crash between two writes.
+One item per viewer holds the uploads charged to it (`pending`: every create adds one)
+and the usage of the current 24 h window (`windowStart`, `windowUploads`,
+`windowBytes`). An upload leaving PENDING_UPLOAD/PROCESSING adds one to `released` on
+one of RELEASE_SHARDS release items (keys.quota_release_key, the shard of its image
+id), so the viewer's count of uploads in flight is `pending` minus the released sum.
+Sharding the releases keeps the quota item at one write per upload: a busy account's
+complete calls would otherwise double the writes on its one key. Every write that
+moves an image into or out of those two statuses carries the matching quota write in
+the same TransactWriteItems (infra/dynamodb.py), so the count can never drift from
+the images by a crash between two writes.
 The limits themselves are policy: services/quotas.py decides, these writes only
 enforce its decision atomically (the conditions) across Lambda instances.
 """
@@ -25,16 +30,23 @@ if TYPE_CHECKING:
 COUNTED_STATUSES = frozenset({ImageStatus.PENDING_UPLOAD, ImageStatus.PROCESSING})
 """The statuses the pending-uploads quota counts."""
 
+RELEASE_SHARDS = 8
+"""Release items per viewer. Only ever raise it: releases in dropped shards would be
+lost and the viewer's count would stay too high (until a recount at the limit)."""
+
 
 @dataclass(frozen=True)
 class QuotaUsage:
     """A viewer's quota item as read (all zero / None when it does not exist yet)."""
 
     pending: int = 0
+    """Uploads in flight: charged minus released."""
     window_start: datetime | None = None
     window_uploads: int = 0
     window_bytes: int = 0
     last_charge_at: datetime | None = None
+    released: tuple[int, ...] = ()
+    """Each release shard's count as read (empty: none read)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,9 @@ class QuotaCharge:
     max_pending: int | None = None
     max_uploads: int | None = None
     max_bytes: int | None = None
+    released_seen: int = 0
+    """The releases read with the usage: the charged count may reach max_pending plus
+    them (releases only grow, so uploads in flight stay under max_pending)."""
 
 
 def pending_delta(previous: ImageStatus | None, current: ImageStatus | None) -> int:
@@ -91,55 +106,109 @@ def charge_write(table_name: str, charge: QuotaCharge) -> dict[str, Any]:
         values[":seen"] = keys.format_instant(charge.window_start_seen)
     if charge.max_pending is not None:
         conditions.append("(attribute_not_exists(#pending) OR #pending < :maxPending)")
-        values[":maxPending"] = charge.max_pending
+        values[":maxPending"] = charge.max_pending + charge.released_seen
     condition = " AND ".join(conditions)
     return {"Update": _update(table_name, charge.owner_id, update, condition, values)}
 
 
-def pending_write(table_name: str, owner_id: str, delta: int) -> dict[str, Any]:
-    """The TransactWriteItems Update that moves the pending count by `delta`.
+def transition_writes(
+    table_name: str,
+    image_id: str,
+    owner_id: str,
+    previous: ImageStatus | None,
+    current: ImageStatus | None,
+) -> list[dict[str, Any]]:
+    """The quota writes a status transition needs in its transaction (often none).
 
     Unconditional: the image write in the same transaction is the condition.
     """
-    return {"Update": _update(table_name, owner_id, "ADD #pending :delta", None, {":delta": delta})}
-
-
-def transition_writes(
-    table_name: str, owner_id: str, previous: ImageStatus | None, current: ImageStatus | None
-) -> list[dict[str, Any]]:
-    """The quota writes a status transition needs in its transaction (often none)."""
     delta = pending_delta(previous, current)
-    return [pending_write(table_name, owner_id, delta)] if delta else []
+    if delta > 0:
+        return [{"Update": _update(table_name, owner_id, "ADD #pending :one", None, {":one": 1})}]
+    if delta < 0:
+        shard = keys.shard_of(image_id, RELEASE_SHARDS)
+        return [
+            {
+                "Update": {
+                    "TableName": table_name,
+                    "Key": items.serialize(keys.quota_release_key(owner_id, shard)),
+                    "UpdateExpression": "SET #type = :type ADD #released :one",
+                    "ExpressionAttributeNames": {"#type": "type", "#released": "released"},
+                    "ExpressionAttributeValues": items.serialize(
+                        {":type": "QuotaRelease", ":one": 1}
+                    ),
+                }
+            }
+        ]
+    return []
 
 
 def read_usage(client: DynamoDBClient, table_name: str, owner_id: str) -> QuotaUsage:
-    response = client.get_item(
-        TableName=table_name,
-        Key=items.serialize(keys.quota_key(owner_id)),
-        ConsistentRead=True,
+    """The quota item and every release shard, in one consistent BatchGetItem."""
+    main = keys.quota_key(owner_id)
+    shards = keys.quota_release_keys(owner_id, RELEASE_SHARDS)
+    request = {"Keys": [items.serialize(key) for key in (main, *shards)], "ConsistentRead": True}
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    pending_request: dict[str, Any] = {table_name: request}
+    while pending_request:
+        response = client.batch_get_item(RequestItems=pending_request)
+        for item in response.get("Responses", {}).get(table_name, []):
+            data = items.deserialize(item)
+            found[(str(data[keys.TABLE_PK]), str(data[keys.TABLE_SK]))] = data
+        pending_request = dict(response.get("UnprocessedKeys") or {})
+    released = tuple(
+        int(found.get((key[keys.TABLE_PK], key[keys.TABLE_SK]), {}).get("released", 0))
+        for key in shards
     )
-    item = response.get("Item")
-    if item is None:
-        return QuotaUsage()
-    data = items.deserialize(item)
+    data = found.get((main[keys.TABLE_PK], main[keys.TABLE_SK]), {})
     return QuotaUsage(
-        pending=int(data.get("pending", 0)),
+        pending=int(data.get("pending", 0)) - sum(released),
         window_start=_instant(data.get("windowStart")),
         window_uploads=int(data.get("windowUploads", 0)),
         window_bytes=int(data.get("windowBytes", 0)),
         last_charge_at=_instant(data.get("lastChargeAt")),
+        released=released,
     )
 
 
-def recount_write(owner_id: str, table_name: str, *, observed: int, actual: int) -> dict[str, Any]:
-    """An UpdateItem request setting the pending count to `actual`, if still `observed`."""
-    return _update(
-        table_name,
-        owner_id,
-        "SET #pending = :actual",
-        "#pending = :observed",
-        {":actual": actual, ":observed": observed},
-    )
+def recount_writes(
+    table_name: str, owner_id: str, usage: QuotaUsage, *, actual: int
+) -> list[dict[str, Any]]:
+    """A transaction setting uploads in flight to `actual`, if nothing moved since `usage`.
+
+    Conditional on the charged count and on every release shard still being as read,
+    so a concurrent create or release cancels it instead of being overwritten.
+    """
+    released = sum(usage.released)
+    charged = usage.pending + released
+    writes: list[dict[str, Any]] = [
+        {
+            "Update": _update(
+                table_name,
+                owner_id,
+                "SET #pending = :target",
+                "#pending = :charged"
+                if charged
+                else "attribute_not_exists(#pending) OR #pending = :charged",
+                {":target": actual + released, ":charged": charged},
+            )
+        }
+    ]
+    for shard, count in enumerate(usage.released):
+        writes.append(
+            {
+                "ConditionCheck": {
+                    "TableName": table_name,
+                    "Key": items.serialize(keys.quota_release_key(owner_id, shard)),
+                    "ConditionExpression": "#released = :seen"
+                    if count
+                    else "attribute_not_exists(#released) OR #released = :seen",
+                    "ExpressionAttributeNames": {"#released": "released"},
+                    "ExpressionAttributeValues": items.serialize({":seen": count}),
+                }
+            }
+        )
+    return writes
 
 
 def _update(

@@ -116,6 +116,7 @@ class QuotaService:
             window_start_seen=usage.window_start,
             rollover=not live,
             max_pending=limits.pending_uploads or None,
+            released_seen=sum(usage.released),
             max_uploads=limits.uploads_per_day or None,
             max_bytes=limits.bytes_per_day or None,
         )

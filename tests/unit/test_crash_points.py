@@ -184,15 +184,15 @@ class World:
         return found
 
     def pending_counts(self) -> dict[str, int]:
-        """Every quota item's pending count, by owner (a test-only Scan)."""
-        found: dict[str, int] = {}
+        """Every quota item's count of uploads in flight, by owner (a test-only Scan)."""
+        owners: set[str] = set()
         paginator = self.backend.dynamodb.get_paginator("scan")
         for page in paginator.paginate(TableName=self.settings.table_name):
             for item in page["Items"]:
                 if item["SK"]["S"] == keys.QUOTA_SK:
-                    owner = item["PK"]["S"].removeprefix("QUOTA#")
-                    found[owner] = int(item.get("pending", {"N": "0"})["N"])
-        return found
+                    owners.add(item["PK"]["S"].removeprefix("QUOTA#"))
+        repository = DynamoImageRepository(self.settings.table_name, client=self.backend.dynamodb)
+        return {owner: repository.quota_usage(owner).pending for owner in owners}
 
     def images(self) -> list[Image]:
         return [items.from_item(item) for item in self.image_items().values()]

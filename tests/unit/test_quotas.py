@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from infra import keys
 from infra.errors import ImageAlreadyExistsError, QuotaConditionError
-from infra.quotas import COUNTED_STATUSES, QuotaCharge
+from infra.quotas import COUNTED_STATUSES, RELEASE_SHARDS, QuotaCharge
 from infra.settings import Settings, SettingsError
 from services.cleanup import DEFAULT_GRACE
 from services.errors import ErrorCode, QuotaExceededError
@@ -306,6 +306,61 @@ def test_a_drifted_count_is_recounted_at_the_limit(pending_world: World) -> None
     assert world.pending_count(owner) == 3
     world.assert_count_exact(owner)
     world.refused(owner)
+
+
+def test_uploads_leaving_the_count_write_release_shards_not_the_quota_item(
+    pending_world: World,
+) -> None:
+    """GIVEN a viewer's uploads WHEN they complete THEN the quota item is written once per
+    upload (its charge) and each completion adds to the release shard of its image id:
+    a busy account's completions never land on its one quota key."""
+    world, owner = pending_world, new_user("shards")
+    uploads = [world.create(owner) for _ in range(3)]
+    quota_item = keys.quota_key(owner)
+    charged = world.table_items()[(quota_item["PK"], quota_item["SK"])]
+    assert charged["pending"] == {"N": "3"}
+    for image in uploads:
+        world.app.store.write(image.staging_key, JPEG, content_type="image/jpeg")
+        assert world.app.uploads.complete_upload(owner, image.id).error is None
+    after = world.table_items()
+    assert after[(quota_item["PK"], quota_item["SK"])] == charged  # untouched by completions
+    released: dict[int, int] = {}
+    for image in uploads:
+        shard = keys.shard_of(image.id, RELEASE_SHARDS)
+        released[shard] = released.get(shard, 0) + 1
+    for shard, count in released.items():
+        key = keys.quota_release_key(owner, shard)
+        assert after[(key["PK"], key["SK"])]["released"] == {"N": str(count)}
+    assert world.pending_count(owner) == 0
+    world.assert_count_exact(owner)
+
+
+def test_a_recount_loses_to_a_release_that_happened_after_its_read(
+    pending_world: World,
+) -> None:
+    """GIVEN a recount decided from a usage read WHEN an upload is released in between
+    THEN the recount writes nothing (its release-shard condition fails) and the count
+    stays exact."""
+    world, owner = pending_world, new_user("race")
+    first = world.create(owner)
+    world.create(owner)
+    observed = world.pending_count(owner)
+    original = world.repository.quota_usage
+
+    def usage_then_release(owner_id: str) -> Any:
+        usage = original(owner_id)
+        world.app.store.write(first.staging_key, JPEG, content_type="image/jpeg")
+        assert world.app.uploads.complete_upload(owner, first.id).error is None
+        return usage
+
+    world.repository.quota_usage = usage_then_release  # type: ignore[method-assign]
+    try:
+        recounted = world.repository.recount_pending(owner, observed=observed, actual=2)
+    finally:
+        world.repository.quota_usage = original  # type: ignore[method-assign]
+    assert recounted is False
+    assert world.pending_count(owner) == 1
+    world.assert_count_exact(owner)
 
 
 # --- through the API ----------------------------------------------------------------------
