@@ -93,6 +93,13 @@ class Image:
     def is_public(self) -> bool:
         return self.status is ImageStatus.READY
 
+    @property
+    def aspect_ratio(self) -> float | None:
+        """Width / height of the upright image once READY (a layout hint), else None."""
+        if not self.is_public or not self.width or not self.height:
+            return None
+        return self.width / self.height
+
     def visible_to(self, viewer_id: str | None) -> bool:
         return self.is_public or (viewer_id is not None and viewer_id == self.owner_id)
 

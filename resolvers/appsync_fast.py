@@ -387,9 +387,9 @@ _SCALARS_OF_IMAGE: dict[str, Callable[[Image], Any]] = {
     "createdAt": lambda image: _instant(image.created_at),
     "updatedAt": lambda image: _instant(image.updated_at),
     "deletedAt": lambda image: _instant(image.deleted_at),
-    "aspectRatio": lambda image: _aspect_ratio(image),
-    "placeholder": lambda image: image.placeholder if _ready(image) else None,
-    "dominantColor": lambda image: image.dominant_color if _ready(image) else None,
+    "aspectRatio": lambda image: image.aspect_ratio,
+    "placeholder": lambda image: image.placeholder if image.is_public else None,
+    "dominantColor": lambda image: image.dominant_color if image.is_public else None,
     "__typename": lambda image: "Image",
 }
 _SCALARS_OF_VARIANT: dict[str, Callable[[Variant], Any]] = {
@@ -465,15 +465,5 @@ class _ImageShape:
         }
 
 
-def _ready(image: Image) -> bool:
-    return image.status.name == "READY"
-
-
 def _instant(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
-
-
-def _aspect_ratio(image: Image) -> float | None:
-    if not _ready(image) or not image.width or not image.height:
-        return None
-    return image.width / image.height

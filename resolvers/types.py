@@ -143,7 +143,7 @@ class Image(Node):
 
     @classmethod
     def from_model(cls, image: ImageModel) -> Image:
-        ready = image.status is ImageStatusModel.READY
+        ready = image.is_public
         return cls(
             id=strawberry.ID(image.id),
             owner_id=strawberry.ID(image.owner_id),
@@ -161,7 +161,7 @@ class Image(Node):
             updated_at=image.updated_at,
             deleted_at=image.deleted_at,
             metadata=None if image.metadata is None else ImageMetadata.from_model(image.metadata),
-            aspect_ratio=_aspect_ratio(image),
+            aspect_ratio=image.aspect_ratio,
             placeholder=image.placeholder if ready else None,
             dominant_color=image.dominant_color if ready else None,
             model=image,
@@ -244,12 +244,6 @@ DIRECT_RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("Image", "thumbnail"): _thumbnail,
     ("Image", "variants"): _variants,
 }
-
-
-def _aspect_ratio(image: ImageModel) -> float | None:
-    if image.status is not ImageStatusModel.READY or not image.width or not image.height:
-        return None
-    return image.width / image.height
 
 
 @strawberry.type
