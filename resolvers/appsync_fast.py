@@ -5,21 +5,21 @@ resolves the nested fields of what we return by name. For the two read fields th
 reads the selection (`info.selectionSetGraphQL`) with a small parser of its own, asks the
 service layer, and shapes the answer field by field as resolvers/types.py does (a test
 runs the same events through the schema and compares). Whatever it does not know (another
-field, an argument it does not expect, a selection feature outside the subset below) it
+field, an argument it does not expect, a selection feature outside the subset the reader knows) it
 leaves to the schema (resolvers/appsync_operations.py): `resolve` answers None.
 
-Subset read: fields (aliases dropped: AppSync applies them), arguments with literal or
-variable values, `@include` / `@skip`, named fragments and inline fragments.
+The selection reader and the subset it reads are in resolvers/appsync_selection.py.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from resolvers.appsync_selection import Enum, Plan, UnsupportedSelectionError, parse_selection
 
 if TYPE_CHECKING:
     from resolvers.bootstrap import App
@@ -34,14 +34,7 @@ INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 MASKED_MESSAGE = "Unexpected error."
 
 FIELDS = frozenset({("Query", "image"), ("Query", "node")})
-# Well below the schema's parser limit (resolvers/documents.py Limits.max_tokens): a
-# selection near it goes to the schema, which answers as it always has.
-MAX_TOKENS = 1000
 FORMATS = frozenset({"JPEG", "WEBP", "AVIF"})
-
-
-class UnsupportedSelectionError(Exception):
-    """Outside what this module reads: the schema handles the event."""
 
 
 Result = tuple[Any, tuple[str, str] | None]
@@ -63,9 +56,9 @@ def resolve(app: App, event: Mapping[str, Any], request_id: str) -> Result | Non
     variables = info.get("variables")
     try:
         selection, fragments = parse_selection(str(info.get("selectionSetGraphQL") or ""))
-        plan = _Plan(fragments, dict(variables) if isinstance(variables, Mapping) else {})
+        plan = Plan(fragments, dict(variables) if isinstance(variables, Mapping) else {}, _TYPES_OF)
         fields = plan.collect(selection, "Image")
-        plan.check_image(fields)
+        _check(plan, fields, "Image")
     except UnsupportedSelectionError:
         return None
     request_id = request_id or str(uuid.uuid4())
@@ -101,271 +94,35 @@ def _viewer(identity: object) -> str | _Refused:
         return _Refused(str(exc))
 
 
-# --- the selection: tokens, then a tree of plain tuples --------------------------------
-
-_TOKEN = re.compile(
-    r"""
-    (?P<skip>[\s,\ufeff]+|\#[^\n\r]*)
-    |(?P<spread>\.\.\.)
-    |(?P<punct>[{}():\[\]$@=!])
-    |(?P<name>[_A-Za-z][_0-9A-Za-z]*)
-    |(?P<number>-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?(?![_A-Za-z0-9.]))
-    |(?P<string>"(?:[^"\\\n\r]|\\["\\/bfnrt])*"(?!"))
-    """,
-    re.VERBOSE,
-)
-_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-
-# A field: ("field", name, arguments, directives, selections or None)
-# A spread: ("spread", name, directives); inline: ("inline", type or None, directives, sels)
+_TYPES_OF = {
+    "Image": frozenset({"Image", "Node"}),
+    "ImageVariant": frozenset({"ImageVariant"}),
+    "ImageMetadata": frozenset({"ImageMetadata"}),
+}
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    position = 0
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None or match.lastgroup is None:
+def _check(
+    plan: Plan, fields: dict[str, tuple[dict[str, Any], list[Any] | None]], type_name: str
+) -> None:
+    """Refused unless every field (and argument) is one _ImageShape serves."""
+    for name, (arguments, subs) in fields.items():
+        child = _CHILD_TYPES.get((type_name, name))
+        if name not in _FIELDS_OF[type_name]:
             raise UnsupportedSelectionError
-        position = match.end()
-        if match.lastgroup != "skip":
-            found.append((match.lastgroup, match.group()))
-            if len(found) > MAX_TOKENS:
-                raise UnsupportedSelectionError
-    return found
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokens(text)
-        self.at = 0
-
-    def peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
-
-    def take(self, value: str | None = None, kind: str | None = None) -> str:
-        token = self.peek()
-        if token is None or (value is not None and token[1] != value):
+        if arguments and not (
+            name in ("thumbnail", "variants")
+            and set(arguments) == {"format"}
+            and _format(arguments["format"]) is not None
+        ):
             raise UnsupportedSelectionError
-        if kind is not None and token[0] != kind:
+        if (child is None) != (subs is None):
             raise UnsupportedSelectionError
-        self.at += 1
-        return token[1]
-
-    def selections(self) -> list[tuple[Any, ...]]:
-        self.take("{")
-        found: list[tuple[Any, ...]] = []
-        while self.peek() is not None and self.peek() != ("punct", "}"):
-            found.append(self.selection())
-        self.take("}")
-        if not found:
-            raise UnsupportedSelectionError
-        return found
-
-    def selection(self) -> tuple[Any, ...]:
-        if self.peek() == ("spread", "..."):
-            self.take("...")
-            token = self.peek()
-            if token is not None and token[0] == "name" and token[1] != "on":
-                name = self.take(kind="name")
-                return ("spread", name, self.directives())
-            type_name = None
-            if token == ("name", "on"):
-                self.take("on")
-                type_name = self.take(kind="name")
-            directives = self.directives()
-            return ("inline", type_name, directives, self.selections())
-        name = self.take(kind="name")
-        if self.peek() == ("punct", ":"):  # an alias: AppSync applies it, not us
-            self.take(":")
-            name = self.take(kind="name")
-        arguments = self.arguments()
-        directives = self.directives()
-        selections = self.selections() if self.peek() == ("punct", "{") else None
-        return ("field", name, arguments, directives, selections)
-
-    def arguments(self) -> dict[str, Any]:
-        if self.peek() != ("punct", "("):
-            return {}
-        self.take("(")
-        found: dict[str, Any] = {}
-        while self.peek() != ("punct", ")"):
-            name = self.take(kind="name")
-            self.take(":")
-            if name in found:
-                raise UnsupportedSelectionError
-            found[name] = self.value()
-        self.take(")")
-        if not found:
-            raise UnsupportedSelectionError
-        return found
-
-    def directives(self) -> list[tuple[str, dict[str, Any]]]:
-        found: list[tuple[str, dict[str, Any]]] = []
-        while self.peek() == ("punct", "@"):
-            self.take("@")
-            found.append((self.take(kind="name"), self.arguments()))
-        return found
-
-    def value(self) -> Any:
-        token = self.peek()
-        if token is None:
-            raise UnsupportedSelectionError
-        kind, text = token
-        if text == "$":
-            self.take("$")
-            return _Variable(self.take(kind="name"))
-        self.at += 1
-        if kind == "string":
-            return _unescape(text[1:-1])
-        if kind == "number":
-            return float(text) if any(c in text for c in ".eE") else int(text)
-        if kind == "name":
-            return {"true": True, "false": False, "null": None}.get(text, _Enum(text))
-        if text == "[":
-            items = []
-            while self.peek() != ("punct", "]"):
-                items.append(self.value())
-            self.take("]")
-            return items
-        raise UnsupportedSelectionError  # input objects: no field this module serves takes one
-
-    def document(self) -> tuple[list[tuple[Any, ...]], dict[str, tuple[str, list[Any]]]]:
-        selection = self.selections()
-        fragments: dict[str, tuple[str, list[Any]]] = {}
-        while self.peek() is not None:
-            self.take("fragment")
-            name = self.take(kind="name")
-            if name == "on" or name in fragments:
-                raise UnsupportedSelectionError
-            self.take("on")
-            type_name = self.take(kind="name")
-            if self.peek() == ("punct", "@"):
-                raise UnsupportedSelectionError
-            fragments[name] = (type_name, self.selections())
-        return selection, fragments
-
-
-class _Variable:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-class _Enum:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-def _unescape(text: str) -> str:
-    if "\\" not in text:
-        return text
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), text)
-
-
-def parse_selection(
-    text: str,
-) -> tuple[list[tuple[Any, ...]], dict[str, tuple[str, list[Any]]]]:
-    """`{ a b ...F } fragment F on T { c }` -> (selections, fragments), or refused."""
-    if not text.strip():
-        raise UnsupportedSelectionError
-    return _Parser(text).document()
-
-
-# --- the plan: which fields of which type, with their arguments -------------------------
-
-_TYPES_OF = {"Image": {"Image", "Node"}, "ImageVariant": {"ImageVariant"}}
-_TYPES_OF["ImageMetadata"] = {"ImageMetadata"}
-
-
-class _Plan:
-    def __init__(self, fragments: dict[str, tuple[str, list[Any]]], variables: dict[str, Any]):
-        self.fragments = fragments
-        self.variables = variables
-
-    def resolved(self, value: Any) -> Any:
-        if isinstance(value, _Variable):
-            if value.name not in self.variables:
-                raise UnsupportedSelectionError
-            return self.variables[value.name]
-        if isinstance(value, list):
-            return [self.resolved(item) for item in value]
-        return value
-
-    def included(self, directives: list[tuple[str, dict[str, Any]]]) -> bool:
-        for name, arguments in directives:
-            if name not in ("include", "skip") or set(arguments) != {"if"}:
-                raise UnsupportedSelectionError
-            condition = self.resolved(arguments["if"])
-            if not isinstance(condition, bool):
-                raise UnsupportedSelectionError
-            if condition is (name == "skip"):
-                return False
-        return True
-
-    def collect(
-        self, selections: list[tuple[Any, ...]], type_name: str, seen: frozenset[str] = frozenset()
-    ) -> dict[str, tuple[dict[str, Any], list[Any] | None]]:
-        """Field name -> (arguments, sub-selections), as GraphQL's CollectFields merges them."""
-        fields: dict[str, tuple[dict[str, Any], list[Any] | None]] = {}
-
-        def merge(name: str, arguments: dict[str, Any], subs: list[Any] | None) -> None:
-            if name not in fields:
-                fields[name] = (arguments, subs)
-                return
-            before, earlier = fields[name]
-            if before != arguments or (earlier is None) != (subs is None):
-                raise UnsupportedSelectionError  # differing arguments once aliases are gone
-            fields[name] = (before, None if earlier is None else [*earlier, *(subs or [])])
-
-        for selection in selections:
-            if selection[0] == "field":
-                _, name, arguments, directives, subs = selection
-                if self.included(directives):
-                    merge(name, {k: self.resolved(v) for k, v in arguments.items()}, subs)
-                continue
-            if selection[0] == "spread":
-                _, fragment, directives = selection
-                if fragment not in self.fragments or fragment in seen:
-                    raise UnsupportedSelectionError
-                condition, subs = self.fragments[fragment]
-                seen_now = seen | {fragment}
-            else:
-                _, condition, directives, subs = selection
-                seen_now = seen
-            if condition is not None and condition not in _TYPES_OF.get(type_name, set()):
-                if condition not in ("Image", "Node", "ImageVariant", "ImageMetadata"):
-                    raise UnsupportedSelectionError
-                continue
-            if self.included(directives):
-                for name, (arguments, inner) in self.collect(subs, type_name, seen_now).items():
-                    merge(name, arguments, inner)
-        return fields
-
-    def check_image(self, fields: dict[str, tuple[dict[str, Any], list[Any] | None]]) -> None:
-        """Refused unless every field (and argument) is one _ImageShape serves."""
-        self._check(fields, "Image")
-
-    def _check(
-        self, fields: dict[str, tuple[dict[str, Any], list[Any] | None]], type_name: str
-    ) -> None:
-        for name, (arguments, subs) in fields.items():
-            child = _CHILD_TYPES.get((type_name, name))
-            if name not in _FIELDS_OF[type_name]:
-                raise UnsupportedSelectionError
-            if arguments and not (
-                name in ("thumbnail", "variants")
-                and set(arguments) == {"format"}
-                and _format(arguments["format"]) is not None
-            ):
-                raise UnsupportedSelectionError
-            if (child is None) != (subs is None):
-                raise UnsupportedSelectionError
-            if child is not None and subs is not None:
-                self._check(self.collect(subs, child), child)
+        if child is not None and subs is not None:
+            _check(plan, plan.collect(subs, child), child)
 
 
 def _format(value: Any) -> str | None:
-    name = value.name if isinstance(value, _Enum) else value
+    name = value.name if isinstance(value, Enum) else value
     return name if isinstance(name, str) and name in FORMATS else None
 
 
@@ -419,7 +176,7 @@ _CHILD_TYPES = {
 
 
 class _ImageShape:
-    def __init__(self, app: App, viewer: str, plan: _Plan) -> None:
+    def __init__(self, app: App, viewer: str, plan: Plan) -> None:
         self.app = app
         self.viewer = viewer
         self.plan = plan
@@ -438,7 +195,7 @@ class _ImageShape:
                     else self._plain(image.metadata, subs, "ImageMetadata", _SCALARS_OF_METADATA)
                 )
             else:
-                image_format = _format(arguments.get("format", _Enum("JPEG"))) or "JPEG"
+                image_format = _format(arguments.get("format", Enum("JPEG"))) or "JPEG"
                 variants = [
                     self._variant(variant, subs)
                     for variant in self.app.reader.variants(image, image_format)
