@@ -10,20 +10,15 @@ tag. `recount_owner` / `recount_tag` rebuild a counter from the indexes with Que
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from infra import items, keys
-from infra.errors import CounterReadError
+from infra.batch_reads import BATCH_GET_LIMIT, batch_get
 from infra.records import Image, ImageStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-BATCH_GET_LIMIT = 100
-"""Keys one BatchGetItem may ask for."""
-BATCH_GET_ATTEMPTS = 5
 
 
 def counter_updates(
@@ -69,7 +64,7 @@ def read_owner_count(
 ) -> int:
     """The owner's shards summed: one BatchGetItem (0.5 RCU per shard, eventually consistent)."""
     requested = keys.owner_counter_keys(owner_id, shards)
-    found = _batch_get(client, table_name, requested)
+    found = batch_get(client, table_name, requested)
     return sum(items.counter_value(item, status.value) for item in found)
 
 
@@ -85,7 +80,7 @@ def read_tag_counts(
     totals = dict.fromkeys(wanted, 0)
     for start in range(0, len(requested), BATCH_GET_LIMIT):
         chunk = requested[start : start + BATCH_GET_LIMIT]
-        for item in _batch_get(client, table_name, chunk):
+        for item in batch_get(client, table_name, chunk):
             totals[tag_of[item[keys.TABLE_PK]["S"]]] += items.counter_value(
                 item, keys.TAG_COUNT_ATTRIBUTE
             )
@@ -160,23 +155,6 @@ def _count_partition(client: DynamoDBClient, table_name: str, partition: str) ->
         if start is None:
             return total
         request["ExclusiveStartKey"] = start
-
-
-def _batch_get(
-    client: DynamoDBClient, table_name: str, requested: list[dict[str, str]]
-) -> list[dict[str, Any]]:
-    """Every existing item of `requested` (<= 100 keys), retrying unprocessed keys."""
-    found: list[dict[str, Any]] = []
-    pending: dict[str, Any] = {table_name: {"Keys": [items.serialize(key) for key in requested]}}
-    for attempt in range(BATCH_GET_ATTEMPTS):
-        if attempt:
-            time.sleep(min(1.0, 0.05 * 2**attempt))
-        response = client.batch_get_item(RequestItems=pending)
-        found.extend(response.get("Responses", {}).get(table_name, []))
-        pending = dict(response.get("UnprocessedKeys") or {})
-        if not pending:
-            return found
-    raise CounterReadError("DynamoDB left counter keys unprocessed; try again")
 
 
 def _counted_tags(image: Image | None) -> set[str]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -18,6 +16,7 @@ from infra.quotas import QuotaCharge, QuotaUsage
 from infra.records import IdempotencyRecord, Image, ImagePage, ImageQuery, ImageStatus, Position
 from infra.shard_merge import MAX_PARALLEL_QUERIES
 from infra.tag_shards import TagDirectory
+from infra.transactions import cancellation_reasons, error_code, transact
 
 if TYPE_CHECKING:
     import boto3
@@ -125,12 +124,12 @@ class DynamoImageRepository:
         try:
             self._transact(writes)
         except ClientError as exc:
-            if _code(exc) != "TransactionCanceledException":
+            if error_code(exc) != "TransactionCanceledException":
                 raise
             # Classified by each write's cancellation reason, in transaction order: an
             # existing image or idempotency record wins over a quota condition (a
             # replay creates nothing, so the quota must not refuse it).
-            reasons = _cancellation_reasons(exc, len(writes))
+            reasons = cancellation_reasons(exc, len(writes))
             if "ConditionalCheckFailed" in reasons[:existence_checks]:
                 existing = (
                     None
@@ -156,7 +155,7 @@ class DynamoImageRepository:
                 TransactItems=quotas.recount_writes(self.table_name, owner_id, usage, actual=actual)  # type: ignore[arg-type]
             )
         except ClientError as exc:
-            if _code(exc) == "TransactionCanceledException":
+            if error_code(exc) == "TransactionCanceledException":
                 return False
             raise
         return True
@@ -206,7 +205,10 @@ class DynamoImageRepository:
             else:
                 self.client.put_item(**put_image)
         except ClientError as exc:
-            if _code(exc) in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+            if error_code(exc) in (
+                "ConditionalCheckFailedException",
+                "TransactionCanceledException",
+            ):
                 raise StaleImageError(image.id) from exc
             raise
 
@@ -236,7 +238,7 @@ class DynamoImageRepository:
         try:
             self._transact([{"Delete": delete_image}, *tag_deletes, *quota_writes, *moved])
         except ClientError as exc:
-            if _code(exc) == "TransactionCanceledException":
+            if error_code(exc) == "TransactionCanceledException":
                 if self.get(image.id) is None:
                     return  # already purged (by this call's lost answer or by another run)
                 raise StaleImageError(image.id) from exc
@@ -352,18 +354,7 @@ class DynamoImageRepository:
     def _transact(self, writes: list[Any]) -> None:
         # Image + <= 20 tag puts + <= 20 tag deletes + <= 40 tag counters + owner counter
         # + quota item = 83 at most (services.validation.MAX_TAGS = 20).
-        assert len(writes) <= MAX_TRANSACTION_ITEMS, f"{len(writes)} items in one transaction"
-        for attempt in range(TRANSACT_ATTEMPTS):
-            try:
-                self.client.transact_write_items(TransactItems=writes)
-                return
-            except ClientError as exc:
-                # Hot counter items take concurrent transactions: DynamoDB cancels one
-                # of two that overlap on an item (TransactionConflict), writing nothing.
-                # Retried here; a lost condition is the caller's (never retried).
-                if attempt == TRANSACT_ATTEMPTS - 1 or not _only_conflicts(exc):
-                    raise
-            time.sleep(random.uniform(0, TRANSACT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311
+        transact(self.client, writes)
 
     def _counter_updates(self, image: Image | None, previous: Image | None) -> list[Any]:
         return counters.counter_updates(
@@ -406,38 +397,13 @@ class DynamoImageRepository:
                 ExpressionAttributeValues={":bucket": {"S": bucket}},
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
         self._first_bucket_seen = bucket
 
 
 IDEMPOTENCY_SECONDS = 24 * 3600
-TRANSACT_ATTEMPTS = 5
-TRANSACT_BACKOFF_SECONDS = 0.01
-MAX_TRANSACTION_ITEMS = 100
-"""DynamoDB's limit of actions in one TransactWriteItems."""
 __all__ = ["MAX_PARALLEL_QUERIES", "DynamoImageRepository"]
 
 
 _QUOTA_RETRY_REASONS = ("ConditionalCheckFailed", "TransactionConflict")
-
-
-def _only_conflicts(exc: ClientError) -> bool:
-    """A cancelled transaction that lost only to concurrent ones (no condition failed)."""
-    if _code(exc) != "TransactionCanceledException":
-        return False
-    reasons = {
-        str(reason.get("Code", "None")) for reason in exc.response.get("CancellationReasons", [])
-    }
-    return "TransactionConflict" in reasons and reasons <= {"TransactionConflict", "None"}
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _cancellation_reasons(exc: ClientError, count: int) -> list[str]:
-    """Each write's cancellation reason code, in transaction order ("None" if it passed)."""
-    reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
-    codes = [str(reason.get("Code", "None")) for reason in reasons[:count]]
-    return codes + ["None"] * (count - len(codes))

@@ -39,5 +39,5 @@ class ObjectNotFoundError(InfraError):
     """The object to read or copy does not exist (any more)."""
 
 
-class CounterReadError(InfraError):
-    """DynamoDB kept leaving counter keys unprocessed (throttling); the read may be retried."""
+class BatchReadError(InfraError):
+    """DynamoDB kept leaving BatchGetItem keys unprocessed (throttling); the read may be retried."""

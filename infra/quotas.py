@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from infra import items, keys
+from infra.batch_reads import batch_get
 from infra.records import ImageStatus
 
 if TYPE_CHECKING:
@@ -147,15 +148,12 @@ def read_usage(client: DynamoDBClient, table_name: str, owner_id: str) -> QuotaU
     """The quota item and every release shard, in one consistent BatchGetItem."""
     main = keys.quota_key(owner_id)
     shards = keys.quota_release_keys(owner_id, RELEASE_SHARDS)
-    request = {"Keys": [items.serialize(key) for key in (main, *shards)], "ConsistentRead": True}
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    pending_request: dict[str, Any] = {table_name: request}
-    while pending_request:
-        response = client.batch_get_item(RequestItems=pending_request)
-        for item in response.get("Responses", {}).get(table_name, []):
-            data = items.deserialize(item)
-            found[(str(data[keys.TABLE_PK]), str(data[keys.TABLE_SK]))] = data
-        pending_request = dict(response.get("UnprocessedKeys") or {})
+    found = {
+        (str(data[keys.TABLE_PK]), str(data[keys.TABLE_SK])): data
+        for data in map(
+            items.deserialize, batch_get(client, table_name, [main, *shards], consistent=True)
+        )
+    }
     released = tuple(
         int(found.get((key[keys.TABLE_PK], key[keys.TABLE_SK]), {}).get("released", 0))
         for key in shards

@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from infra import items, keys
+from infra.batch_reads import batch_get
+from infra.transactions import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -159,14 +161,9 @@ class TagDirectory:
             )
             return {tags[0]: response.get("Item")}
         found: dict[str, dict[str, Any] | None] = dict.fromkeys(tags)
-        request: dict[str, Any] = {
-            self.table_name: {"Keys": [items.serialize(keys.tag_meta_key(tag)) for tag in tags]}
-        }
-        while request:
-            batch: dict[str, Any] = dict(client.batch_get_item(RequestItems=request))
-            for raw in batch.get("Responses", {}).get(self.table_name, []):
-                found[str(raw[keys.TABLE_PK]["S"]).removeprefix("TAGMETA#")] = raw
-            request = dict(batch.get("UnprocessedKeys") or {})
+        requested = [keys.tag_meta_key(tag) for tag in tags]
+        for raw in batch_get(client, self.table_name, requested):
+            found[str(raw[keys.TABLE_PK]["S"]).removeprefix("TAGMETA#")] = raw
         return found
 
     def _remember(self, tag: str, raw: dict[str, Any] | None, now: float) -> _Entry:
@@ -193,7 +190,7 @@ class TagDirectory:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             try:  # a new window: this sample opens it
                 response = client.update_item(
@@ -206,7 +203,7 @@ class TagDirectory:
                     ReturnValues="ALL_NEW",
                 )
             except ClientError as again:
-                if _code(again) != "ConditionalCheckFailedException":
+                if error_code(again) != "ConditionalCheckFailedException":
                     raise
                 return  # another instance opened the window meanwhile: one sample lost
         item = response.get("Attributes", {})
@@ -237,7 +234,7 @@ class TagDirectory:
                 },
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise  # lost: another instance promoted it first
         self._cache.pop(tag, None)
 
@@ -247,7 +244,3 @@ def _parse(raw: dict[str, Any]) -> tuple[int, int, float]:
     previous = int(raw.get("previous", {}).get("N", "1"))
     active_from = float(raw.get("activeFrom", {}).get("N", "0"))
     return shards, previous, active_from
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))

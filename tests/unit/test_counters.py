@@ -18,8 +18,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from infra import keys
-from infra.dynamodb import MAX_TRANSACTION_ITEMS, TRANSACT_ATTEMPTS, DynamoImageRepository
+from infra.dynamodb import DynamoImageRepository
 from infra.errors import ImageAlreadyExistsError
+from infra.transactions import MAX_TRANSACTION_ITEMS, TRANSACT_ATTEMPTS
 from services.cleanup import DEFAULT_GRACE
 from services.errors import DomainError
 from services.listing import ListingService
