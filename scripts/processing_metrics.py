@@ -182,12 +182,21 @@ else:
     import pyvips
     pyvips.cache_set_max(0)
     pyvips.concurrency_set(1)
+    formats = {formats!r}
+    def save(image):  # the renditions ours writes by default, at the same settings
+        image.jpegsave_buffer(Q={jpeg_quality}, keep="none")
+        if "WEBP" in formats:
+            image.webpsave_buffer(Q={webp_quality}, effort={webp_method}, keep="none")
+        if "AVIF" in formats:  # libvips' effort 0..9 is libaom's speed 9..0
+            image.heifsave_buffer(
+                compression="av1", Q={avif_quality}, effort={avif_effort}, keep="none"
+            )
     def run(data):
         current = pyvips.Image.thumbnail_buffer(data, 1080).copy_memory()
-        current.jpegsave_buffer(Q=82, keep="none")
+        save(current)
         for limit in (640, 320):
             current = current.thumbnail_image(limit).copy_memory()
-            current.jpegsave_buffer(Q=82, keep="none")
+            save(current)
 before = high_water_kib()
 run(data)
 after = high_water_kib()
@@ -195,10 +204,26 @@ print(before, after)
 """
 
 
+def child_code() -> str:
+    """_CHILD with our rendition settings, so that the pyvips peer writes what we write
+    (given as literals: importing Pillow would add its memory to the peer's)."""
+    from services import rendering
+
+    return _CHILD.format(
+        root=str(REPO_ROOT),
+        formats=rendering.available_formats(),
+        jpeg_quality=rendering.JPEG_QUALITY,
+        webp_quality=rendering.WEBP_QUALITY,
+        webp_method=rendering.WEBP_METHOD,
+        avif_quality=rendering.AVIF_QUALITY,
+        avif_effort=9 - rendering.AVIF_SPEED,
+    )
+
+
 def peak_rss_mib(contender: str, path: Path) -> tuple[float, float]:
     """(RSS after imports, peak RSS) in MiB of a fresh interpreter processing `path` once."""
     output = subprocess.run(
-        [sys.executable, "-c", _CHILD.format(root=str(REPO_ROOT)), contender, str(path)],
+        [sys.executable, "-c", child_code(), contender, str(path)],
         check=True,
         capture_output=True,
         text=True,
@@ -308,11 +333,14 @@ def bench_memory(
 ) -> None:
     """Peak RSS of one upload's processing in a fresh process, ours against pyvips."""
     from services.imaging import memory_bound_mib
+    from services.rendering import available_formats
 
     bound = memory_bound_mib(50_000_000)
     print(
         f"\nPeak RSS (VmHWM) of a fresh process processing one upload, median of {repeats} "
-        f"interleaved runs; the bound for PICGRAPH_MAX_PIXELS=50,000,000 is {bound} MiB"
+        f"interleaved runs; the bound for PICGRAPH_MAX_PIXELS=50,000,000 is {bound} MiB;\n"
+        f"  both write every rendition in {', '.join(available_formats())}"
+        " (ours with its default threads, pyvips with 1)"
     )
     contenders = ("ours", "pyvips") if with_pyvips else ("ours",)
     for label, (path, size) in inputs.items():

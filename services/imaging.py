@@ -98,6 +98,7 @@ def memory_bound_mib(max_pixels: int, max_webp_pixels: int = DEFAULT_MAX_WEBP_PI
 
 
 _BAND_ROWS = 128
+_GREYSCALE_MODES = frozenset({"1", "L", "I", "F"})
 
 _ORIENTATION_TRANSPOSE: dict[int, Image.Transpose] = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -236,6 +237,8 @@ def _crop_bands(image: Image.Image, rows: int) -> Iterator[Image.Image]:
 
 def _finish_mode(image: Image.Image, opaque: bool) -> Image.Image:
     """RGB or RGBA from a resized working image (RGBa is premultiplied, for resizing)."""
+    if image.mode == "L":
+        return image.convert("RGB")
     if image.mode == "RGBa":
         image = image.convert("RGBA")
     if image.mode == "RGBA" and opaque:
@@ -244,7 +247,11 @@ def _finish_mode(image: Image.Image, opaque: bool) -> Image.Image:
 
 
 def _working_mode(image: Image.Image) -> str:
-    return "RGBA" if image.has_transparency_data else "RGB"
+    """RGBA with transparency; a greyscale source stays L (a third of RGB's memory) until
+    the largest rendition is resized: every channel of its RGB copy would be the same."""
+    if image.has_transparency_data:
+        return "RGBA"
+    return "L" if image.mode in _GREYSCALE_MODES or image.mode.startswith("I;16") else "RGB"
 
 
 def _to_working(image: Image.Image, mode: str) -> Image.Image:
