@@ -16,7 +16,7 @@ LOCALSTACK_ENV = AWS_ENDPOINT_URL=$(LOCALSTACK_ENDPOINT) AWS_ACCESS_KEY_ID=test 
 VENDOR := resolvers/static/vendor/manifest.json
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install dev test lint typecheck pytest unit integration integration-localstack e2e bench \
+.PHONY: install dev test lint typecheck pytest unit integration integration-localstack e2e bench bench-peers \
 	bench-full package tf-fmt tf-validate tf-check checkov schema clean localstack dev-localstack vendor \
 	browser
 
@@ -85,7 +85,15 @@ e2e: install browser
 BENCH_SCRIPTS := bench_processing bench_operations bench_graphql bench_server bench_coldstart \
 	bench_listing bench_urls bench_scale
 
-bench: $(STAMP)  ## Every benchmark, then the README figures from that one run (pyvips: bench extra)
+bench-peers:  ## Debian's libvips (its libheif decodes HEVC): the HEIC memory peer (apt-get as root)
+	@if [ -e /usr/lib/$$(uname -m)-linux-gnu/libvips.so.42 ]; then echo "bench-peers: libvips present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q libvips42 >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libvips42 >/dev/null; }; \
+		echo "bench-peers: installed Debian's libvips42"; \
+	else echo "bench-peers: run 'sudo apt-get install libvips42' for the HEIC memory peer"; fi
+
+bench: $(STAMP) bench-peers  ## Every benchmark, then the README figures from that one run (pyvips: bench extra)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	rm -rf build/bench && mkdir -p build/bench
 	@for script in $(BENCH_SCRIPTS); do \
