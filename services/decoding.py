@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile, features
 
 from services.errors import InvalidImageError, UnsupportedMediaTypeError
-from services.png_strips import PngLayout, png_layout, png_strips
+from services.heif_bands import heif_bands
+from services.png_strips import png_layout, png_strips
+from services.rendering import reduction_factor
 
 __all__ = [
     "GIF",
@@ -138,11 +140,23 @@ def decode(
     with image:
         stored_size = image.size
         _check_pixel_count(stored_size, max_pixels, limit_for)
+        big = stored_size[0] * stored_size[1] >= STREAM_MIN_PIXELS
         layout = png_layout(data) if detected is PNG else None
-        if layout is not None and stored_size[0] * stored_size[1] >= STREAM_MIN_PIXELS:
+        if layout is not None and big:
             # Never decoded whole: bands come straight from the compressed data.
-            bands = functools.partial(_guarded_bands, data, layout, too_large)
+            bands = functools.partial(
+                _guarded_bands, functools.partial(png_strips, data, layout), too_large
+            )
             yield Decoded(image, stored_size, None, bands, layout.exif or b"")
+            return
+        reduced = reduction_factor(stored_size, fit(stored_size, largest)) != (1, 1)
+        if detected.pillow_format == "HEIF" and big and reduced:
+            # libheif's decode is the only full-size copy: bands are cut from it and
+            # reduced (unreduced, they would make a full-size copy again).
+            bands = functools.partial(
+                _guarded_bands, functools.partial(heif_bands, data, stored_size), too_large
+            )
+            yield Decoded(image, stored_size, None, bands)
             return
         draft_box = _draft(image, fit(stored_size, largest))
         with decoding_errors(too_large):
@@ -193,10 +207,10 @@ def _check_heif_not_truncated(data: bytes) -> None:
 
 
 def _guarded_bands(
-    data: bytes, layout: PngLayout, too_large_message: str, rows: int
+    make_bands: Callable[[int], Iterator[Image.Image]], too_large_message: str, rows: int
 ) -> Iterator[Image.Image]:
-    """png_strips, its failures told as Pillow's would be (damaged, truncated)."""
-    strips = png_strips(data, layout, rows)
+    """make_bands(rows), its failures told as Pillow's would be (damaged, truncated)."""
+    strips = make_bands(rows)
     while True:
         with decoding_errors(too_large_message):
             band = next(strips, None)
