@@ -8,9 +8,11 @@ import json
 import math
 import os
 import statistics
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,7 @@ def worst_inputs() -> dict[str, tuple[Path, tuple[int, int]]]:
         "20 MP RGB WebP (its own limit)": ("rgb.webp", WORST_WEBP_SIZE, _webp_rgb),
         "50 MP GIF": ("gif.gif", WORST_SIZE, _gif),
         "50 MP 16-bit greyscale PNG": ("l16.png", WORST_SIZE, _png_16),
+        "50 MP 48-bit RGB PNG": ("rgb48.png", WORST_SIZE, _png_48),
         "50 MP HEIC": ("rgb.heic", WORST_SIZE, _heic),
     }
     found: dict[str, tuple[Path, tuple[int, int]]] = {}
@@ -154,6 +157,42 @@ def _gif(size: tuple[int, int]) -> bytes:
 def _png_16(size: tuple[int, int]) -> bytes:
     grey = _picture("RGB", size).convert("L").convert("I").point(lambda value: value * 256)
     return _encoded(grey.convert("I;16"), "PNG")
+
+
+def _png_48(size: tuple[int, int]) -> bytes:
+    """16 bits a sample in RGB, which Pillow cannot write: written here, each row "Up"
+    filtered against the last (a horizontal ramp and a wave across, a vertical ramp down)."""
+    width, height = size
+    first = bytearray()
+    for x in range(width):
+        red, blue = x * 65535 // width, (x * 7919) % 65536
+        first += struct.pack(">HHH", red, 0, blue)
+    compressor = zlib.compressobj(9)
+    parts = [compressor.compress(b"\x00" + bytes(first))]
+    previous_green = 0
+    for y in range(1, height):
+        green = y * 65535 // height
+        high = (green >> 8) - (previous_green >> 8)
+        low = (green & 0xFF) - (previous_green & 0xFF)
+        row = bytearray(6 * width)  # "Up": only green changes from one row to the next
+        row[2::6], row[3::6] = bytes([high % 256]) * width, bytes([low % 256]) * width
+        parts.append(compressor.compress(b"\x02" + bytes(row)))
+        previous_green = green
+    parts.append(compressor.flush())
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"IDAT", b"".join(parts)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload)
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
 
 
 def _heic(size: tuple[int, int]) -> bytes:

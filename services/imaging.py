@@ -97,7 +97,9 @@ def memory_bound_mib(max_pixels: int, max_webp_pixels: int = DEFAULT_MAX_WEBP_PI
     return BASE_MIB + -(-peak // 2**20)
 
 
-_BAND_ROWS = 128
+# A band of a streamed source holds about this many pixels: its copies (inflated, re-stored,
+# decoded, converted) are the transient part of the peak, which a 16-bit 8660 px row triples.
+_BAND_PIXELS = 1 << 19
 _GREYSCALE_MODES = frozenset({"1", "L", "I", "F"})
 
 _ORIENTATION_TRANSPOSE: dict[int, Image.Transpose] = {
@@ -221,7 +223,7 @@ def _first_working(
         working = _working_image(image)
         return working, decoded.draft_box, working.mode != "RGBA"
     mode = _working_mode(image)
-    rows = factor[1] * -(-_BAND_ROWS // factor[1])
+    rows = factor[1] * -(-max(1, _BAND_PIXELS // decoded.stored_size[0]) // factor[1])
     bands = decoded.bands(rows) if decoded.bands is not None else _crop_bands(image, rows)
     reduced = reduce_bands(
         bands, decoded.stored_size, factor, functools.partial(_to_working, mode=mode)

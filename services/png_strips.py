@@ -8,9 +8,12 @@ blocks (a copy, no compression work), preceded by the band's previous row, unfil
 because a row's filter refers to the one above it. Pixels come out identical to a full
 decode; peak memory is one band.
 
-Only what this can reproduce exactly is streamed, not interlaced: 8 bits per sample, and
-16-bit greyscale (Pillow keeps its 16 bits, so the row above a band can be re-stored as is;
-16-bit colour it reduces to 8 bits on decoding, which would lose the low bytes).
+Only what this can reproduce exactly is streamed, not interlaced: 8 bits per sample,
+16-bit greyscale (Pillow keeps its 16 bits, so the row above a band can be re-stored as is)
+and 16-bit RGB and RGBA. Those Pillow reduces to their high bytes, so the row above a band
+is re-stored with zero low bytes: PNG filters work byte by byte, each byte predicted from
+the bytes a whole pixel to its left and above it, always bytes of the same significance,
+so the high bytes decode exactly whatever the low bytes above them were.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ __all__ = ["PngLayout", "png_layout", "png_strips"]
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _BYTES_PER_PIXEL = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type, at 8 bits per sample
 _GREY = 0
+_RGB, _RGBA = 2, 6
 _INFLATE_CHUNK = 1 << 20
 
 
@@ -41,6 +45,7 @@ class PngLayout:
     height: int
     row_bytes: int  # without the filter byte
     raw_mode: str  # how a decoded row is stored again as PNG data (big-endian samples)
+    sixteen_bit_colour: bool  # decoded to 8 bits: the row above a band gets zero low bytes
     header_chunks: bytes  # every chunk between IHDR and the first IDAT, as stored
     ihdr_tail: bytes  # IHDR after width and height: depth, colour type, methods
     idat_offset: int  # where the first IDAT chunk starts
@@ -54,7 +59,8 @@ def png_layout(data: bytes) -> PngLayout | None:
         return None
     width, height, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
     sixteen_bit_grey = depth == 16 and colour_type == _GREY
-    if (depth != 8 and not sixteen_bit_grey) or interlace != 0:
+    sixteen_bit_colour = depth == 16 and colour_type in (_RGB, _RGBA)
+    if (depth != 8 and not sixteen_bit_grey and not sixteen_bit_colour) or interlace != 0:
         return None
     if colour_type not in _BYTES_PER_PIXEL:
         return None
@@ -76,6 +82,7 @@ def png_layout(data: bytes) -> PngLayout | None:
         height=height,
         row_bytes=width * _BYTES_PER_PIXEL[colour_type] * depth // 8,
         raw_mode="I;16B" if sixteen_bit_grey else "",
+        sixteen_bit_colour=sixteen_bit_colour,
         header_chunks=data[33:idat_offset],
         ihdr_tail=data[24:29],
         idat_offset=idat_offset,
@@ -101,11 +108,11 @@ def png_strips(data: bytes, layout: PngLayout, rows: int) -> Iterator[Image.Imag
                 count = min(rows, len(pending) // stride, layout.height - done)
                 if count == 0:
                     break
-                band = _decode_band(layout, previous_row, bytes(pending[: count * stride]))
+                band, previous_row = _decode_band(
+                    layout, previous_row, bytes(pending[: count * stride])
+                )
                 del pending[: count * stride]
                 done += count
-                last_row = band.crop((0, band.height - 1, band.width, band.height))
-                previous_row = last_row.tobytes("raw", layout.raw_mode or last_row.mode)
                 yield band
         if done >= layout.height:
             return
@@ -122,7 +129,10 @@ def _idat_payloads(data: bytes, offset: int) -> Iterator[bytes]:
         offset += 12 + length
 
 
-def _decode_band(layout: PngLayout, previous_row: bytes | None, filtered: bytes) -> Image.Image:
+def _decode_band(
+    layout: PngLayout, previous_row: bytes | None, filtered: bytes
+) -> tuple[Image.Image, bytes]:
+    """The band's pixels, and its last row unfiltered, as PNG data, for the next band."""
     raw = filtered if previous_row is None else b"\x00" + previous_row + filtered
     height = len(raw) // (layout.row_bytes + 1)
     ihdr = struct.pack(">II", layout.width, height) + layout.ihdr_tail
@@ -135,11 +145,20 @@ def _decode_band(layout: PngLayout, previous_row: bytes | None, filtered: bytes)
             _chunk(b"IEND", b""),
         )
     )
-    with Image.open(BytesIO(png), formats=["PNG"]) as band:
-        band.load()
-        if previous_row is None:
-            return band.copy()
-        return band.crop((0, 1, band.width, band.height))
+    with Image.open(BytesIO(png), formats=["PNG"]) as decoded:
+        decoded.load()
+        first = 0 if previous_row is None else 1
+        band = decoded.crop((0, first, decoded.width, decoded.height))
+    last_row = _last_row(band, layout.raw_mode or band.mode)
+    if layout.sixteen_bit_colour:
+        restored = bytearray(2 * len(last_row))  # big-endian samples, low bytes zero
+        restored[0::2] = last_row
+        last_row = bytes(restored)
+    return band, last_row
+
+
+def _last_row(image: Image.Image, raw_mode: str) -> bytes:
+    return image.crop((0, image.height - 1, image.width, image.height)).tobytes("raw", raw_mode)
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
