@@ -107,6 +107,7 @@ def worst_inputs() -> dict[str, tuple[Path, tuple[int, int]]]:
         "50 MP GIF": ("gif.gif", WORST_SIZE, _gif),
         "50 MP 16-bit greyscale PNG": ("l16.png", WORST_SIZE, _png_16),
         "50 MP 48-bit RGB PNG": ("rgb48.png", WORST_SIZE, _png_48),
+        "50 MP interlaced RGBA PNG (decoded whole)": ("adam7.png", WORST_SIZE, _png_adam7),
         "50 MP HEIC": ("rgb.heic", WORST_SIZE, _heic),
     }
     found: dict[str, tuple[Path, tuple[int, int]]] = {}
@@ -180,6 +181,46 @@ def _png_48(size: tuple[int, int]) -> bytes:
         previous_green = green
     parts.append(compressor.flush())
     header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"IDAT", b"".join(parts)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
+
+
+# Adam7's seven passes: first column, first row, column step, row step
+_ADAM7: tuple[tuple[int, int, int, int], ...] = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
+
+
+def _png_adam7(size: tuple[int, int]) -> bytes:
+    """An interlaced (Adam7) RGBA PNG, which Pillow cannot write: its seven passes of
+    sub-sampled rows, unfiltered."""
+    picture = _picture("RGBA", size)
+    width, height = size
+    pixels = picture.tobytes()
+    compressor = zlib.compressobj(6)
+    parts = []
+    for left, top, column_step, row_step in _ADAM7:
+        columns = len(range(left, width, column_step))
+        for y in range(top, height, row_step):
+            row = pixels[y * width * 4 : (y + 1) * width * 4]
+            sampled = bytearray(columns * 4)
+            for channel in range(4):
+                sampled[channel::4] = row[left * 4 + channel :: column_step * 4]
+            parts.append(compressor.compress(b"\x00" + bytes(sampled)))
+    parts.append(compressor.flush())
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 1)
     return b"".join(
         (
             b"\x89PNG\r\n\x1a\n",
