@@ -14,6 +14,9 @@ and 16-bit RGB and RGBA. Those Pillow reduces to their high bytes, so the row ab
 is re-stored with zero low bytes: PNG filters work byte by byte, each byte predicted from
 the bytes a whole pixel to its left and above it, always bytes of the same significance,
 so the high bytes decode exactly whatever the low bytes above them were.
+Palette and greyscale PNGs of 1, 2 or 4 bits a pixel are re-packed to store the row above;
+where a row ends inside a byte, that byte's unused bits (any value, for PNG) are carried
+exactly from row to row (`_last_bytes`), since a filter's sum carries them into the pixels.
 """
 
 from __future__ import annotations
@@ -31,7 +34,16 @@ __all__ = ["PngLayout", "png_layout", "png_strips"]
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _BYTES_PER_PIXEL = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type, at 8 bits per sample
 _GREY = 0
-_RGB, _RGBA = 2, 6
+_RGB, _PALETTE, _RGBA = 2, 3, 6
+# How Pillow re-packs a decoded row of fewer than 8 bits a pixel, by (depth, colour type)
+_PACKED_RAW_MODES = {
+    (1, _GREY): "1",
+    (2, _GREY): "L;2",
+    (4, _GREY): "L;4",
+    (1, _PALETTE): "P;1",
+    (2, _PALETTE): "P;2",
+    (4, _PALETTE): "P;4",
+}
 _INFLATE_CHUNK = 1 << 20
 
 
@@ -46,6 +58,7 @@ class PngLayout:
     row_bytes: int  # without the filter byte
     raw_mode: str  # how a decoded row is stored again as PNG data (big-endian samples)
     sixteen_bit_colour: bool  # decoded to 8 bits: the row above a band gets zero low bytes
+    padded: bool  # rows end inside a byte, whose unused bits must be carried exactly
     header_chunks: bytes  # every chunk between IHDR and the first IDAT, as stored
     ihdr_tail: bytes  # IHDR after width and height: depth, colour type, methods
     idat_offset: int  # where the first IDAT chunk starts
@@ -60,7 +73,9 @@ def png_layout(data: bytes) -> PngLayout | None:
     width, height, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
     sixteen_bit_grey = depth == 16 and colour_type == _GREY
     sixteen_bit_colour = depth == 16 and colour_type in (_RGB, _RGBA)
-    if (depth != 8 and not sixteen_bit_grey and not sixteen_bit_colour) or interlace != 0:
+    packed_raw_mode = _PACKED_RAW_MODES.get((depth, colour_type))
+    streamable = depth == 8 or sixteen_bit_grey or sixteen_bit_colour or packed_raw_mode
+    if not streamable or interlace != 0:
         return None
     if colour_type not in _BYTES_PER_PIXEL:
         return None
@@ -80,9 +95,10 @@ def png_layout(data: bytes) -> PngLayout | None:
     return PngLayout(
         width=width,
         height=height,
-        row_bytes=width * _BYTES_PER_PIXEL[colour_type] * depth // 8,
-        raw_mode="I;16B" if sixteen_bit_grey else "",
+        row_bytes=-(-width * _BYTES_PER_PIXEL[colour_type] * depth // 8),
+        raw_mode="I;16B" if sixteen_bit_grey else packed_raw_mode or "",
         sixteen_bit_colour=sixteen_bit_colour,
+        padded=width * depth % 8 != 0,
         header_chunks=data[33:idat_offset],
         ihdr_tail=data[24:29],
         idat_offset=idat_offset,
@@ -96,6 +112,7 @@ def png_strips(data: bytes, layout: PngLayout, rows: int) -> Iterator[Image.Imag
     inflater = zlib.decompressobj()
     pending = bytearray()
     previous_row: bytes | None = None
+    last_bytes = (0, 0)  # the row above's exact last two bytes, unfiltered
     done = 0
     for compressed in _idat_payloads(data, layout.idat_offset):
         view = compressed
@@ -108,9 +125,11 @@ def png_strips(data: bytes, layout: PngLayout, rows: int) -> Iterator[Image.Imag
                 count = min(rows, len(pending) // stride, layout.height - done)
                 if count == 0:
                     break
-                band, previous_row = _decode_band(
-                    layout, previous_row, bytes(pending[: count * stride])
-                )
+                filtered = bytes(pending[: count * stride])
+                band, previous_row = _decode_band(layout, previous_row, filtered)
+                if layout.padded:
+                    last_bytes = _last_bytes(filtered, band, layout, last_bytes)
+                    previous_row = previous_row[:-1] + bytes((last_bytes[1],))
                 del pending[: count * stride]
                 done += count
                 yield band
@@ -155,6 +174,40 @@ def _decode_band(
         restored[0::2] = last_row
         last_row = bytes(restored)
     return band, last_row
+
+
+def _last_bytes(
+    filtered: bytes, band: Image.Image, layout: PngLayout, above: tuple[int, int]
+) -> tuple[int, int]:
+    """The exact last two bytes of the band's last row, unfiltered, from those of the row
+    above it: the last byte of each row again, as its filter computes it (with the byte
+    before it, all pixels, as re-packed: one byte a pixel to the left, at under 8 bits)."""
+    stride = layout.row_bytes + 1
+    packed = band.tobytes("raw", layout.raw_mode)  # row by row, each to a whole byte
+    second_last_above, last_above = above
+    for row in range(band.height):
+        kind, value = filtered[row * stride], filtered[row * stride + stride - 1]
+        end = (row + 1) * layout.row_bytes
+        second_last = packed[end - 2] if layout.row_bytes > 1 else 0
+        left, up, up_left = second_last, last_above, second_last_above
+        if kind == 1:
+            value += left
+        elif kind == 2:
+            value += up
+        elif kind == 3:
+            value += (left + up) // 2
+        elif kind == 4:
+            value += _paeth(left, up, up_left)
+        second_last_above, last_above = second_last, value % 256
+    return second_last_above, last_above
+
+
+def _paeth(left: int, up: int, up_left: int) -> int:
+    estimate = left + up - up_left
+    to_left, to_up, to_up_left = abs(estimate - left), abs(estimate - up), abs(estimate - up_left)
+    if to_left <= to_up and to_left <= to_up_left:
+        return left
+    return up if to_up <= to_up_left else up_left
 
 
 def _last_row(image: Image.Image, raw_mode: str) -> bytes:

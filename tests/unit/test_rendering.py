@@ -244,10 +244,59 @@ def test_16_bit_colour_png_bands_are_exactly_the_full_decode(colour_type: int, r
         assert b"".join(band.tobytes() for band in bands) == full.tobytes()
 
 
+def packed_png(size: tuple[int, int], depth: int, colour_type: int, seed: int = 3) -> bytes:
+    """A palette (3) or greyscale (0) PNG of `depth` < 8 bits a pixel, random pixels and
+    random unused bits where a row ends inside a byte; rows filtered with each filter in turn."""
+    width, height = size
+    generator = random.Random(seed)  # noqa: S311 (test data)
+    row_bytes = -(-width * depth // 8)
+    rows = [generator.randbytes(row_bytes) for _ in range(height)]
+    filtered = bytearray()
+    previous = bytes(row_bytes)
+    for index, row in enumerate(rows):
+        kind = index % 5
+        filtered.append(kind)
+        for at, value in enumerate(row):
+            left = row[at - 1] if at >= 1 else 0
+            up_left = previous[at - 1] if at >= 1 else 0
+            up = previous[at]
+            predictor = (0, left, up, (left + up) // 2, paeth(left, up, up_left))[kind]
+            filtered.append((value - predictor) % 256)
+        previous = row
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    chunks = [png_chunk(b"IHDR", header)]
+    if colour_type == 3:
+        palette = bytes(generator.randrange(256) for _ in range(3 * 2**depth))
+        chunks.append(png_chunk(b"PLTE", palette))
+    chunks += [png_chunk(b"IDAT", zlib.compress(bytes(filtered))), png_chunk(b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
+
+
+@pytest.mark.parametrize(("depth", "colour_type"), [(1, 0), (2, 0), (4, 0), (1, 3), (2, 3), (4, 3)])
+@pytest.mark.parametrize("width", [97, 64, 5, 1])
+def test_png_of_under_8_bits_a_pixel_bands_are_exactly_the_full_decode(
+    depth: int, colour_type: int, width: int
+) -> None:
+    """GIVEN a 1, 2 or 4-bit palette or greyscale PNG, every filter type in use, junk in the
+    unused bits at the end of each row WHEN decoded in bands of 1 to 13 rows THEN the bands
+    are Pillow's full decode (the unused bits, carried into the pixels by the filters' sums,
+    are followed exactly from band to band)."""
+    data = packed_png((width, 61), depth, colour_type)
+    layout = png_layout(data)
+    assert layout is not None
+    with Image.open(io.BytesIO(data)) as full:
+        full.load()
+        expected = full.tobytes()
+
+    for rows in (1, 2, 13):
+        bands = list(png_strips(data, layout, rows))
+
+        assert b"".join(band.tobytes() for band in bands) == expected, rows
+
+
 def test_pngs_that_cannot_be_streamed_are_decoded_whole() -> None:
-    """GIVEN a 4-bit, an interlaced or a 16-bit grey-with-alpha PNG THEN it is not streamed
-    (Pillow has no unpacker for the low bytes of 16-bit grey+alpha)."""
-    four_bit = encode(photo_like((64, 48), "P"), "PNG", bits=4)
+    """GIVEN an interlaced or a 16-bit grey-with-alpha PNG THEN it is not streamed
+    (Pillow decodes 16-bit grey+alpha to 8 bits of LA, whose row could not be re-stored)."""
     plain = encode(photo_like((64, 48)), "PNG")
     interlaced = plain[:28] + b"\x01" + plain[29:]  # png_layout reads only the header
     sixteen_bit_grey_alpha = plain[:24] + b"\x10\x04" + plain[26:]
@@ -255,7 +304,8 @@ def test_pngs_that_cannot_be_streamed_are_decoded_whole() -> None:
     assert png_layout(plain) is not None
     assert png_layout(encode(photo_like((64, 48), "I;16"), "PNG")) is not None
     assert png_layout(sixteen_bit_png((8, 8), 2)) is not None
-    for data in (four_bit, sixteen_bit_grey_alpha, interlaced):
+    assert png_layout(encode(photo_like((64, 48), "P"), "PNG", bits=4)) is not None
+    for data in (sixteen_bit_grey_alpha, interlaced):
         assert png_layout(data) is None
 
 
