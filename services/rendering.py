@@ -47,7 +47,7 @@ AVIF_SPEED = 9  # libaom's real-time presets: 9 encodes 1080 px in tens of ms, 6
 # big non-JPEG sources (no DCT scaling for them), with no visible loss at that ratio.
 REDUCING_GAP = 3.0
 _MIN_BAND_ROWS = 160  # fewer rows a band: too short a resize to be worth a thread
-_CHUNK_BYTES = 4 << 20  # the most of the source a band copies at a time (horizontal pass)
+_CHUNK_BYTES = 1 << 20  # the most of the source a band copies at a time (horizontal pass)
 _MAX_THREADS = 4
 
 T = TypeVar("T")
@@ -149,7 +149,7 @@ def banded_resize(
     Pillow resizes horizontally first, then vertically, rounding to 8 bits in between; so
     does each band, explicitly (given a box of partial rows, Pillow may pick the other
     order): the horizontal pass on copies of the source rows the band's vertical filter
-    reaches, 4 MB at a time (its pixels are exactly those rows of the whole pass; a few rows
+    reaches, 1 MB at a time (its pixels are exactly those rows of the whole pass; a few rows
     are filtered twice, where bands meet), then the vertical pass. Bands are cut where
     the band's box is exact in float32 (Pillow's box type), so that every filter position
     is the one of the whole resize (to the last bit, or to one unit in rare pixels).
