@@ -107,6 +107,7 @@ def worst_inputs() -> dict[str, tuple[Path, tuple[int, int]]]:
         "50 MP GIF": ("gif.gif", WORST_SIZE, _gif),
         "50 MP 16-bit greyscale PNG": ("l16.png", WORST_SIZE, _png_16),
         "50 MP 48-bit RGB PNG": ("rgb48.png", WORST_SIZE, _png_48),
+        "50 MP 4-bit palette PNG": ("p4.png", WORST_SIZE, _png_palette_4),
         "50 MP interlaced RGBA PNG (decoded whole)": ("adam7.png", WORST_SIZE, _png_adam7),
         "50 MP HEIC": ("rgb.heic", WORST_SIZE, _heic),
     }
@@ -158,6 +159,11 @@ def _gif(size: tuple[int, int]) -> bytes:
 def _png_16(size: tuple[int, int]) -> bytes:
     grey = _picture("RGB", size).convert("L").convert("I").point(lambda value: value * 256)
     return _encoded(grey.convert("I;16"), "PNG")
+
+
+def _png_palette_4(size: tuple[int, int]) -> bytes:
+    palette = _picture("RGB", size).quantize(16)  # 16 colours: Pillow writes 4 bits a pixel
+    return _encoded(palette, "PNG", bits=4)
 
 
 def _png_48(size: tuple[int, int]) -> bytes:
