@@ -103,6 +103,11 @@ def worst_inputs() -> dict[str, tuple[Path, tuple[int, int]]]:
     makers: dict[str, tuple[str, tuple[int, int], Callable[[tuple[int, int]], bytes]]] = {
         "50 MP RGBA PNG (gradients, transparent corners)": ("rgba.png", WORST_SIZE, _png_rgba),
         "50 MP RGB JPEG q90": ("rgb.jpg", WORST_SIZE, _jpeg_rgb),
+        "50 MP progressive JPEG q90 (coefficients buffered)": (
+            "progressive.jpg",
+            WORST_SIZE,
+            _jpeg_progressive,
+        ),
         "20 MP RGB WebP (its own limit)": ("rgb.webp", WORST_WEBP_SIZE, _webp_rgb),
         "50 MP GIF": ("gif.gif", WORST_SIZE, _gif),
         "50 MP 16-bit greyscale PNG": ("l16.png", WORST_SIZE, _png_16),
@@ -150,6 +155,10 @@ def _png_rgba(size: tuple[int, int]) -> bytes:
 
 def _jpeg_rgb(size: tuple[int, int]) -> bytes:
     return _encoded(_picture("RGB", size), "JPEG", quality=90)
+
+
+def _jpeg_progressive(size: tuple[int, int]) -> bytes:
+    return _encoded(_picture("RGB", size), "JPEG", quality=90, progressive=True)
 
 
 def _gif(size: tuple[int, int]) -> bytes:
