@@ -210,8 +210,15 @@ def _exact_step(top: float, bottom: float, rows: int) -> int:
 
 
 def encode(name: str, image: Image.Image, image_format: str) -> Rendition:
-    """One rendition; the default (JPEG) list uses WebP for an image with alpha."""
+    """One rendition; the default (JPEG) list uses WebP for an image with alpha.
+
+    Safe to call on one image from several threads at once: Pillow's save() keeps its
+    options on the image itself (`encoderinfo`, merged with any already there), so
+    concurrent saves of one image object would hand each other their quality; each save
+    here is of a private copy (a rendition's pixels: a few MB at most).
+    """
     buffer = io.BytesIO()
+    image = image.copy()
     if image_format == "AVIF":
         image.save(buffer, "AVIF", quality=AVIF_QUALITY, speed=AVIF_SPEED, max_threads=1)
         content_type, extension = "image/avif", "avif"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFile, ImageMath, features
 
-from services import decoding
+from services import decoding, rendering
 from services.errors import InvalidImageError
 from services.imaging import PillowImageProcessor
 from services.models import ProcessedImage
@@ -363,3 +363,17 @@ def test_streamed_png_with_damaged_data_is_damaged(monkeypatch: pytest.MonkeyPat
 
     with pytest.raises(InvalidImageError, match="not a valid image"):
         PillowImageProcessor(formats=("JPEG",)).process(bytes(data))
+
+
+@pytest.mark.parametrize("image_format", available_formats())
+def test_an_encode_ignores_options_another_save_left_on_the_image(image_format: str) -> None:
+    """GIVEN a rendition's image on which a concurrent save has its options (Pillow keeps
+    them on the image, `encoderinfo`, and merges them into every save while there)
+    WHEN it is encoded THEN the bytes are those of the same image without them."""
+    clean = photo_like((320, 240))
+    busy = clean.copy()
+    busy.encoderinfo = {"quality": 5, "method": 0, "speed": 10}  # as a save in flight sets
+
+    assert rendering.encode("thumbnail", busy, image_format).data == (
+        rendering.encode("thumbnail", clean, image_format).data
+    )
