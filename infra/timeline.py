@@ -6,11 +6,8 @@ Three access patterns (key layout in infra/keys.py, rationale in docs/data-model
   tags, no owner       GSI1 `TAG#{first tag}`         (READY only; other tags checked here)
   neither              GSI2 `FEED#{yyyy-mm}`          (READY only; month buckets walked in order)
 
-Sort keys are `{createdAt}#{id}` with a fixed-width UTC instant, so a string range
-on the sort key is a (createdAt, id) range. Date bounds are strict:
-  createdAt > t  <=>  SK > "{t}#~"   ('~' sorts after every id character)
-  createdAt < t  <=>  SK < "{t}#"    (every real key is longer than "{t}#")
-Neither string is a real key, so they may also serve as inclusive BETWEEN bounds.
+Sort keys are `{createdAt}#{id}`, so a string range on the sort key is a (createdAt, id)
+range (infra.timeline_range); the feed's month buckets are walked by infra.feed_months.
 
 A page reads `limit + 1` matching items to know whether more exist, so a page of an
 unfiltered pattern costs exactly one Query when its partition holds enough items.
@@ -21,51 +18,31 @@ its next item. Patterns that drop items in code (more tags than the index key co
 read on, with a growing Limit, until the page is full or the data ends: at most
 MAX_QUERY_CALLS rounds that read something per page, plus at most MAX_EMPTY_MONTHS
 rounds of empty feed months (cheap, and only a feed with gaps of whole months has
-them). A round is one Query, or the first Query of every shard of a partition. When a bound
-is hit the page may be short (even empty); it then says has_more=True and
-`resume_after` is the position of the last item *read* (or the edge of the last month
-walked), so the next page continues from the scan position instead of reading the
-same items again. That is the only case in which a page is short while more results
-exist.
+them; the bounds and each round's Limit: infra.page_budget). A round is one Query, or
+the first Query of every shard of a partition. When a bound is hit the page may be
+short (even empty); it then says has_more=True and `resume_after` is the position of
+the last item *read* (or the edge of the last month walked), so the next page
+continues from the scan position instead of reading the same items again. That is
+the only case in which a page is short while more results exist.
 
 Only infra.* is imported here (resolvers -> services -> infra).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from infra import items, keys
+from infra import feed_months, items, keys, page_budget
 from infra.records import Image, ImagePage, ImageQuery, ImageStatus, Position, SortOrder
 from infra.shard_merge import Reader, ShardMerge, ShardRead, StoppedError
+from infra.timeline_range import KeyRange
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-MAX_QUERY_CALLS = 10
-"""Queries that read items one page may issue; bounds filters that drop items in code."""
-
-MAX_EMPTY_MONTHS = 36
-"""Empty feed months one page may walk through (each costs one minimal Query)."""
-
-MAX_READ_LIMIT = 1000
-"""The largest Limit a filtered read grows to (DynamoDB also stops each call at 1 MB)."""
-
-CLOCK_SKEW = timedelta(minutes=1)
-"""Another instance's clock may be ahead: the feed walk starts at the month of now + this."""
-
-FIRST_ID = ""
-"""An image id sorting before every real id (for positions at a month's first instant)."""
-
-LAST_ID = "~"
-"""An image id sorting after every real id (uuid4 ids: hex digits and '-')."""
-
-_MICROSECOND = timedelta(microseconds=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def read_timeline(
@@ -85,10 +62,10 @@ def read_timeline(
 
     The walk order is query.sort, reversed when `backwards`. `query` must be validated
     (aware datetimes, normalised tags, allowed status); the partition comes from it only.
-    `max_calls` defaults to MAX_QUERY_CALLS. `feed_shards` is how many write shards
-    each feed month has; `tag_shards(tag)` how many the tag the listing reads has.
+    `max_calls` defaults to page_budget.MAX_QUERY_CALLS. `feed_shards` is how many write
+    shards each feed month has; `tag_shards(tag)` how many the tag the listing reads has.
     """
-    max_calls = MAX_QUERY_CALLS if max_calls is None else max_calls
+    max_calls = page_budget.MAX_QUERY_CALLS if max_calls is None else max_calls
     if limit < 0:
         raise ValueError("limit must not be negative")
     if max_calls < 1:
@@ -110,86 +87,12 @@ def read_timeline(
 
 
 @dataclass
-class _Budget:
-    """The read bound of one page: rounds of Queries that read something, empty rounds.
-
-    A round is one Query, or for a sharded partition the first parallel Query of every
-    shard (each later refill of one shard is a round of its own). An empty round is an
-    empty feed month (or an empty partition).
-    """
-
-    max_calls: int
-    calls: int = 0
-    empty: int = 0
-    hint: int = 0  # the Limit the page asks for now
-    previous: int = 0  # the hint of the last round, bounds the next one's growth
-
-    def may_read(self) -> bool:
-        return self.calls < self.max_calls and self.empty < MAX_EMPTY_MONTHS
-
-    def count(self, found: bool) -> None:
-        self.previous = self.hint
-        if found:
-            self.calls += 1
-        else:
-            self.empty += 1
-
-
-@dataclass(frozen=True)
-class _KeyRange:
-    """The sort-key condition shared by every partition of a walk."""
-
-    low: str | None
-    high: str | None
-    # The `after` position's own key when an inclusive BETWEEN covers it: skipped in code.
-    skip: str | None
-
-    @classmethod
-    def build(cls, query: ImageQuery, after: Position | None, ascending: bool) -> _KeyRange | None:
-        """None when the range is empty."""
-        lows: list[str] = []
-        highs: list[str] = []
-        if query.created_after is not None and query.created_after >= _EPOCH:
-            # Earlier bounds exclude nothing (every image is younger), and years
-            # below 1000 would not format to fixed-width keys.
-            lows.append(keys.timeline_sort_key(query.created_after, LAST_ID))
-        if query.created_before is not None:
-            if query.created_before <= _EPOCH:
-                return None
-            highs.append(keys.timeline_sort_key(query.created_before, FIRST_ID))
-        position_key = None if after is None else keys.position_sort_key(after)
-        if position_key is not None:
-            (lows if ascending else highs).append(position_key)
-        low = max(lows, default=None)
-        high = min(highs, default=None)
-        if low is not None and high is not None:
-            if low >= high:
-                return None
-            return cls(low, high, position_key if position_key in (low, high) else None)
-        return cls(low, high, None)
-
-    def condition(self) -> tuple[str, dict[str, dict[str, str]]]:
-        values: dict[str, dict[str, str]] = {}
-        if self.low is not None:
-            values[":low"] = {"S": self.low}
-        if self.high is not None:
-            values[":high"] = {"S": self.high}
-        if self.low is not None and self.high is not None:
-            return "#pk = :pk AND #sk BETWEEN :low AND :high", values
-        if self.low is not None:
-            return "#pk = :pk AND #sk > :low", values
-        if self.high is not None:
-            return "#pk = :pk AND #sk < :high", values
-        return "#pk = :pk", values
-
-
-@dataclass
 class _Walk:
     client: DynamoDBClient
     table_name: str
     query: ImageQuery
     index: str
-    key_range: _KeyRange
+    key_range: KeyRange
     ascending: bool
     # Tags the index key does not cover, checked in code (the read grows when non-empty).
     extra_tags: frozenset[str]
@@ -212,7 +115,7 @@ class _Walk:
         feed_shards: int = 1,
         tag_shards: Callable[[str], int] | None = None,
     ) -> _Walk | None:
-        key_range = _KeyRange.build(query, after, ascending)
+        key_range = KeyRange.build(query, after, ascending)
         if key_range is None:
             return None
         common: dict[str, Any] = {
@@ -257,7 +160,7 @@ class _Walk:
         scanned: Position | None = None  # the last position read, in walk order
         # Unfiltered, every round yields items the page keeps (a refill brings at least
         # one), so the bound only matters for filters checked in code.
-        budget = _Budget(max_calls if self.extra_tags else max_calls + wanted)
+        budget = page_budget.PageBudget(max_calls if self.extra_tags else max_calls + wanted)
         read = 0  # items read by this page
         for month, partitions in self._groups():
             merge = ShardMerge(
@@ -271,8 +174,12 @@ class _Walk:
                 first_extra=0 if skip is None else 1,
             )
             while True:
-                budget.hint = self._call_limit(
-                    wanted - len(matched), previous=budget.previous, read=read, matched=len(matched)
+                budget.hint = page_budget.call_limit(
+                    wanted - len(matched),
+                    previous=budget.previous,
+                    read=read,
+                    matched=len(matched),
+                    filtered=bool(self.extra_tags),
                 )
                 try:
                     raw = merge.next(budget.hint)
@@ -299,7 +206,7 @@ class _Walk:
                         None if last is None else Position(last.created_at, last.id),
                     )
             if month is not None:
-                scanned = self._past_month(month)
+                scanned = feed_months.past_month(month, ascending=self.ascending)
         last = matched[-1] if matched else None
         return ImagePage(
             tuple(matched), False, None if last is None else Position(last.created_at, last.id)
@@ -331,20 +238,6 @@ class _Walk:
 
         return query_shard
 
-    def _call_limit(self, missing: int, *, previous: int, read: int, matched: int) -> int:
-        """Limit = what the page still misses, unless items are being dropped in code.
-
-        Then the next read is sized from the share of items that matched so far
-        (smoothed), for the missing count plus two standard deviations' worth of
-        headroom, growing at most 8-fold per call and never above MAX_READ_LIMIT: a
-        sparse filter reaches its page in few calls without reading far past it.
-        """
-        if not self.extra_tags or read == 0:
-            return missing
-        share = (matched + 1) / (read + 2)
-        estimate = math.ceil((missing + 2 * math.sqrt(missing)) / share)
-        return max(missing, min(MAX_READ_LIMIT, estimate, previous * 8))
-
     def _matches(self, image: Image) -> bool:
         query = self.query
         return (
@@ -358,82 +251,13 @@ class _Walk:
         if self.partitions is not None:
             yield None, self.partitions
             return
-        for month in self._months():
-            bucket = keys.feed_bucket(_month_start(month))
-            yield month, keys.feed_partitions(bucket, self.feed_shards)
-
-    def _months(self) -> Iterator[int]:
-        """The feed's month buckets in walk order, as month numbers (year * 12 + month - 1).
-
-        From the newest possible month (now, createdBefore, the position) down to the
-        oldest (the FEED/BOUNDS item's firstBucket, createdAfter, the position), or up.
-        The bounds item is read only when the walk needs it: never for a newest-first
-        page that the current month fills.
-        """
-        query = self.query
-        newest = _month_of(self.now + CLOCK_SKEW)
-        oldest: int | None = None
-        if query.created_before is not None:
-            newest = min(newest, _month_of(query.created_before - _MICROSECOND))
-        if query.created_after is not None and query.created_after >= _EPOCH:
-            try:
-                oldest = _month_of(query.created_after + _MICROSECOND)
-            except OverflowError:
-                return
-        if self.after is not None:
-            moment, image_id = self.after.created_at, self.after.image_id
-            if self.ascending:
-                # (t, LAST_ID) is past every key at t: a resume point at a month's end.
-                start = _month_of(moment + _MICROSECOND if image_id == LAST_ID else moment)
-                oldest = start if oldest is None else max(oldest, start)
-            else:
-                # (t, FIRST_ID) is before every key at t: a resume point at a month's start.
-                newest = min(
-                    newest, _month_of(moment - _MICROSECOND if image_id == FIRST_ID else moment)
-                )
-        if self.ascending:
-            first = self._first_month()
-            if first is None:
-                return
-            yield from range(max(first, oldest or first), newest + 1)
-            return
-        month = newest
-        first_known: int | None = None
-        while oldest is None or month >= oldest:
-            if month != newest:
-                if first_known is None:
-                    first_known = self._first_month()
-                    if first_known is None:
-                        return
-                if month < first_known:
-                    return
-            yield month
-            month -= 1
-
-    def _first_month(self) -> int | None:
-        """The oldest month with a READY image ever (None: the feed is empty)."""
-        response = self.client.get_item(
-            TableName=self.table_name,
-            Key=items.serialize(keys.FEED_BOUNDS_KEY),
-            ConsistentRead=True,
-            ProjectionExpression="firstBucket",
+        months = feed_months.walk_months(
+            self.query,
+            now=self.now,
+            after=self.after,
+            ascending=self.ascending,
+            first_month=partial(feed_months.read_first_month, self.client, self.table_name),
         )
-        bucket = response.get("Item", {}).get("firstBucket", {}).get("S")
-        if bucket is None:
-            return None
-        return _month_of(datetime.strptime(bucket, "%Y-%m").replace(tzinfo=UTC))
-
-    def _past_month(self, month: int) -> Position:
-        """A position past every key of `month` in walk order (the month is exhausted)."""
-        if self.ascending:
-            return Position(_month_start(month + 1) - _MICROSECOND, LAST_ID)
-        return Position(_month_start(month), FIRST_ID)
-
-
-def _month_of(moment: datetime) -> int:
-    utc = moment.astimezone(UTC)
-    return utc.year * 12 + utc.month - 1
-
-
-def _month_start(month: int) -> datetime:
-    return datetime(month // 12, month % 12 + 1, 1, tzinfo=UTC)
+        for month in months:
+            bucket = keys.feed_bucket(feed_months.month_start(month))
+            yield month, keys.feed_partitions(bucket, self.feed_shards)

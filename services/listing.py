@@ -18,7 +18,7 @@ Pagination semantics (as GitHub implements Relay connections):
   (services.cursors); they are checked before any read. Either cursor may be used
   with after or before.
 - Read bound: filters checked in code (tags beyond the index key) read at most
-  infra.timeline.MAX_QUERY_CALLS Queries that return items per page (and the feed
+  infra.page_budget.MAX_QUERY_CALLS Queries that return items per page (and the feed
   walks at most MAX_EMPTY_MONTHS empty months). When that bound is hit the page
   may be short, even empty, with hasNextPage (hasPreviousPage backwards) true, and
   endCursor (startCursor backwards) points at the last item *read*, so following it

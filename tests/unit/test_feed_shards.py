@@ -18,7 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra import items, keys, timeline
+from infra import items, keys, page_budget
 from infra.dynamodb import DynamoImageRepository
 from infra.records import Image, ImageStatus, SortOrder
 from infra.settings import Settings, SettingsError
@@ -294,8 +294,8 @@ def test_a_page_stopped_mid_merge_by_its_read_bound_resumes_exactly(
     WHEN `cat` + `rare` is walked 1 at a time, both ways
     THEN pages stop mid-merge (short, with a cursor at the last item merged) and the walk
     still returns exactly the 3 images once: one position resumes every shard."""
-    monkeypatch.setattr(timeline, "MAX_QUERY_CALLS", 2)
-    monkeypatch.setattr(timeline, "MAX_READ_LIMIT", 3)
+    monkeypatch.setattr(page_budget, "MAX_QUERY_CALLS", 2)
+    monkeypatch.setattr(page_budget, "MAX_READ_LIMIT", 3)
     table = new_table(client, hot_tag_shards=4, hot_tags=("cat",))
     images = [
         seed_image(

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from infra import keys, timeline
+from infra import keys, page_budget
 from infra.dynamodb import DynamoImageRepository
 from infra.records import Image, ImageStatus, Position, SortOrder
 from services.cursors import MAX_CURSOR_LENGTH, CursorCodec
@@ -643,8 +643,8 @@ def test_bound_hit_gives_a_short_page_that_resumes_at_the_scan_position(
     WHEN walking the owner's tagged images 2 at a time, both ways
     THEN pages may be short (even empty) with hasNextPage true and an endCursor past
     the last returned item, and the walk still returns exactly the 3 images once."""
-    monkeypatch.setattr(timeline, "MAX_QUERY_CALLS", 2)
-    monkeypatch.setattr(timeline, "MAX_READ_LIMIT", 3)
+    monkeypatch.setattr(page_budget, "MAX_QUERY_CALLS", 2)
+    monkeypatch.setattr(page_budget, "MAX_READ_LIMIT", 3)
     env = timeline_env
     for minute in range(24):
         env.add(
@@ -677,7 +677,7 @@ def test_feed_bound_on_empty_months_resumes(
     """GIVEN READY images only 7 months ago and a bound of 2 empty months per page
     WHEN the feed is walked
     THEN early pages are empty with hasNextPage and a cursor, and the walk reaches the images."""
-    monkeypatch.setattr(timeline, "MAX_EMPTY_MONTHS", 2)
+    monkeypatch.setattr(page_budget, "MAX_EMPTY_MONTHS", 2)
     env = timeline_env
     old = (M2 - timedelta(days=130)).replace(day=5)
     image = env.add("alice", old)

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra import keys, timeline
+from infra import keys, page_budget
 from infra.dynamodb import DynamoImageRepository
 from infra.records import ImageStatus, SortOrder
 from services.listing import Connection, ListingService
@@ -214,12 +214,12 @@ def test_filters_checked_in_code_stay_within_the_query_bound(
         found += len(page.edges)
         calls = [call for call in all_calls if call.operation != "BatchGetItem"]
         assert len(all_calls) - len(calls) <= 1  # the counters, cached after the first page
-        assert 1 <= len(calls) <= timeline.MAX_QUERY_CALLS
+        assert 1 <= len(calls) <= page_budget.MAX_QUERY_CALLS
         assert {call.operation for call in calls} == {"Query"}
         assert len({partition(call) for call in calls}) == 1
         limits = [call.params["Limit"] for call in calls]
         assert limits[0] == 2  # the page size + 1; later reads are sized from the matches
-        assert max(limits) <= timeline.MAX_READ_LIMIT
+        assert max(limits) <= page_budget.MAX_READ_LIMIT
     assert found == 2
 
 
