@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 # One client serves every thread of a process: the server's GraphQL threads and a shard
-# fan-out (infra/dynamodb.py MAX_PARALLEL_QUERIES) at once. botocore's default pool of 10
+# fan-out (infra/shard_merge.py MAX_PARALLEL_QUERIES) at once. botocore's default pool of 10
 # connections would make urllib3 drop and reopen connections ("Connection pool is full").
 MAX_POOL_CONNECTIONS = 50
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from infra import counters, items, keys, quotas
+from infra import counters, feed_months, idempotency, items, keys, quotas, tag_entries
+from infra.cleanup_reads import CleanupReader
 from infra.errors import ImageAlreadyExistsError, QuotaConditionError, StaleImageError
 from infra.quotas import QuotaCharge, QuotaUsage
 from infra.records import IdempotencyRecord, Image, ImagePage, ImageQuery, ImageStatus, Position
-from infra.shard_merge import MAX_PARALLEL_QUERIES
 from infra.tag_shards import TagDirectory
 from infra.transactions import cancellation_reasons, error_code, transact
 
@@ -56,7 +55,6 @@ class DynamoImageRepository:
         self._client = client
         self._session = session
         self._first_bucket_seen: str | None = None
-        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         extras: dict[str, Any] = {"random": tag_random, "clock": wall_clock}
         self.tags = TagDirectory(
@@ -66,6 +64,7 @@ class DynamoImageRepository:
             hot_tags=hot_tags,
             **{name: value for name, value in extras.items() if value is not None},
         )
+        self.cleanup = CleanupReader(table_name, lambda: self.client, shards=cleanup_shards)
 
     @property
     def client(self) -> DynamoDBClient:
@@ -104,19 +103,9 @@ class DynamoImageRepository:
         }
         writes: list[Any] = [{"Put": put_image}]
         if idempotency_key is not None:
-            record = {
-                **keys.idempotency_key(image.owner_id, idempotency_key),
-                "type": "Idempotency",
-                "imageId": image.id,
-                **({} if fingerprint is None else {"fingerprint": fingerprint}),
-                keys.TTL_ATTRIBUTE: int(image.created_at.timestamp()) + IDEMPOTENCY_SECONDS,
-            }
-            put_record: dict[str, Any] = {
-                "TableName": self.table_name,
-                "Item": items.serialize(record),
-                "ConditionExpression": "attribute_not_exists(PK)",
-            }
-            writes.append({"Put": put_record})
+            writes.append(
+                idempotency.record_put(self.table_name, image, idempotency_key, fingerprint)
+            )
         existence_checks = len(writes)
         if quota is not None:
             writes.append(quotas.charge_write(self.table_name, quota))
@@ -163,20 +152,7 @@ class DynamoImageRepository:
     def find_by_idempotency_key(
         self, owner_id: str, idempotency_key: str
     ) -> IdempotencyRecord | None:
-        response = self.client.get_item(
-            TableName=self.table_name,
-            Key=items.serialize(keys.idempotency_key(owner_id, idempotency_key)),
-            ConsistentRead=True,
-        )
-        item = response.get("Item")
-        if item is None:
-            return None
-        record = items.deserialize(item)
-        fingerprint = record.get("fingerprint")
-        return IdempotencyRecord(
-            image_id=str(record["imageId"]),
-            fingerprint=None if fingerprint is None else str(fingerprint),
-        )
+        return idempotency.read_record(self.client, self.table_name, owner_id, idempotency_key)
 
     def save(self, image: Image, *, previous: Image) -> None:
         if image.version != previous.version + 1:
@@ -189,7 +165,7 @@ class DynamoImageRepository:
             "ExpressionAttributeValues": {":expected": {"N": str(previous.version)}},
         }
         tag_writes = [
-            *self._tag_writes(image, previous),
+            *tag_entries.entry_writes(self.table_name, image, previous, self.tags),
             *self._counter_updates(image, previous),
             *quotas.transition_writes(
                 self.table_name, image.id, image.owner_id, previous.status, image.status
@@ -225,15 +201,7 @@ class DynamoImageRepository:
             "ExpressionAttributeNames": {"#version": "version"},
             "ExpressionAttributeValues": {":expected": {"N": str(image.version)}},
         }
-        tag_deletes: list[Any] = [
-            {
-                "Delete": {
-                    "TableName": self.table_name,
-                    "Key": items.serialize(keys.tag_item_key(image.id, tag)),
-                }
-            }
-            for tag in image.tags
-        ]
+        tag_deletes = tag_entries.entry_deletes(self.table_name, image)
         moved = self._counter_updates(None, previous=image)
         try:
             self._transact([{"Delete": delete_image}, *tag_deletes, *quota_writes, *moved])
@@ -299,52 +267,7 @@ class DynamoImageRepository:
         limit: int,
         after: Image | None = None,
     ) -> list[Image]:
-        """One Query per cleanup shard (in parallel), merged by due time: exact.
-
-        Each shard returns its `limit` soonest entries past `after`'s position, so the
-        `limit` soonest of their union are the `limit` soonest of the status.
-        """
-        partitions = keys.cleanup_partitions(status, self.cleanup_shards)
-        position = None if after is None else keys.cleanup_index_key(after)["GSI3SK"]
-        client = self.client  # built here, once, before the threads need it
-
-        def read(partition: str) -> list[dict[str, Any]]:
-            request: dict[str, Any] = {
-                "TableName": self.table_name,
-                "IndexName": keys.GSI3,
-                "KeyConditionExpression": "GSI3PK = :partition AND GSI3SK <= :due",
-                "ExpressionAttributeValues": {
-                    ":partition": {"S": partition},
-                    # '~' sorts after every id character: include items due exactly now.
-                    ":due": {"S": f"{keys.format_instant(due_before)}#~"},
-                },
-                "Limit": limit,
-            }
-            if after is not None and position is not None:
-                # Resume past a position (its item may have been purged since, or live
-                # in another shard: a start key is only a position in the index).
-                request["ExclusiveStartKey"] = items.serialize(
-                    {**keys.image_key(after.id), "GSI3PK": partition, "GSI3SK": position}
-                )
-            found: list[dict[str, Any]] = client.query(**request).get("Items", [])
-            return found
-
-        if len(partitions) == 1:
-            found = read(partitions[0])
-        else:
-            found = [item for shard in self._fan_out().map(read, partitions) for item in shard]
-            found.sort(key=lambda item: str(item["GSI3SK"]["S"]))
-        return [items.from_item(item) for item in found[:limit]]
-
-    def _fan_out(self) -> ThreadPoolExecutor:
-        """One pool per repository, started on first use: a cleanup run's every batch (and
-        every warm invocation) reuses its threads instead of starting 16 new ones."""
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    max_workers=MAX_PARALLEL_QUERIES, thread_name_prefix="picgraph-shards"
-                )
-            return self._pool
+        return self.cleanup.due(status, due_before, limit=limit, after=after)
 
     def _item(self, image: Image) -> dict[str, Any]:
         return items.to_item(
@@ -365,45 +288,12 @@ class DynamoImageRepository:
             owner_shards=self.owner_counter_shards,
         )
 
-    def _tag_writes(self, image: Image, previous: Image) -> Iterator[dict[str, Any]]:
-        """Tag-timeline entries follow the image: present exactly while it is READY."""
-        wanted = set(image.tags) if image.status is ImageStatus.READY else set()
-        existing = set(previous.tags) if previous.status is ImageStatus.READY else set()
-        # Entries are found by table key (IMAGE#{id}, TAG#{tag}) for moves and deletes;
-        # only a put needs the tag's current shard count (infra/tag_shards.py).
-        shards = self.tags.write_shards(sorted(wanted))
-        self.tags.observe(sorted(wanted))
-        for tag in sorted(wanted):
-            item = items.to_tag_item(image, tag, shards=shards[tag])
-            yield {"Put": {"TableName": self.table_name, "Item": item}}
-        for tag in sorted(existing - wanted):
-            yield {
-                "Delete": {
-                    "TableName": self.table_name,
-                    "Key": items.serialize(keys.tag_item_key(image.id, tag)),
-                }
-            }
-
     def _note_feed_bucket(self, bucket: str) -> None:
         """Remember the oldest month of the global timeline, so walks know where to stop."""
         if self._first_bucket_seen is not None and self._first_bucket_seen <= bucket:
             return  # already recorded by this process: an older or equal month is stored
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=items.serialize(keys.FEED_BOUNDS_KEY),
-                UpdateExpression="SET firstBucket = :bucket",
-                ConditionExpression="attribute_not_exists(firstBucket) OR firstBucket > :bucket",
-                ExpressionAttributeValues={":bucket": {"S": bucket}},
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
+        feed_months.record_first_bucket(self.client, self.table_name, bucket)
         self._first_bucket_seen = bucket
-
-
-IDEMPOTENCY_SECONDS = 24 * 3600
-__all__ = ["MAX_PARALLEL_QUERIES", "DynamoImageRepository"]
 
 
 _QUOTA_RETRY_REASONS = ("ConditionalCheckFailed", "TransactionConflict")

@@ -165,7 +165,7 @@ def cleanup_plan(settings: Any) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     from infra import keys
-    from infra.dynamodb import MAX_PARALLEL_QUERIES
+    from infra.shard_merge import MAX_PARALLEL_QUERIES
     from services.cleanup import DEFAULT_BATCH_SIZE, DEFAULT_GRACE, STATUS_ORDER
 
     due = f"{keys.format_instant(datetime.now(UTC) - DEFAULT_GRACE)}#~"

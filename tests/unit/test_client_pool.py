@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infra.aws import client_config
-from infra.dynamodb import MAX_PARALLEL_QUERIES
+from infra.shard_merge import MAX_PARALLEL_QUERIES
 from resolvers.http import EXECUTION_THREADS, PROCESSING_THREADS
 
 
