@@ -6,10 +6,12 @@ from datetime import datetime
 
 import strawberry
 
+from resolvers.connections import ImageConnection, ImageEdge, PageInfo
 from resolvers.context import Context
+from resolvers.enums import ImageSort
+from resolvers.enums import ImageStatus as ImageStatusType
 from resolvers.errors import BadUserInputError, ForbiddenQueryError
-from resolvers.types import Image, ImageConnection, ImageEdge, ImageSort, Node, PageInfo
-from resolvers.types import ImageStatus as ImageStatusType
+from resolvers.types import Image, Node
 from services.errors import BadQueryArgumentError, InvalidCursorError, QueryForbiddenError
 from services.models import ImageStatus, SortOrder
 

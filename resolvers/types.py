@@ -1,52 +1,27 @@
-"""GraphQL object types, built from the domain models with from_model()."""
+"""GraphQL object types, built from the domain models with from_model(), and their field
+resolvers (enums: resolvers/enums.py; connections: resolvers/connections.py; the parts
+mutation payloads share: resolvers/payloads.py)."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import strawberry
 
-from services.errors import DomainError, ErrorCode
+from resolvers.enums import ImageFormat, ImageStatus
 from services.models import CameraMetadata as CameraMetadataModel
 from services.models import Image as ImageModel
-from services.models import ImageQuery, PresignedPost, SortOrder, Variant
-from services.models import ImageStatus as ImageStatusModel
+from services.models import Variant
 
 if TYPE_CHECKING:
     from resolvers.context import Context
-
-ImageStatus = strawberry.enum(ImageStatusModel, name="ImageStatus")
-ImageSort = strawberry.enum(SortOrder, name="ImageSort")
-UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode")
-
-
-@strawberry.enum(description="Encoding of the renditions returned by variants and thumbnail.")
-class ImageFormat(enum.Enum):
-    JPEG = strawberry.enum_value(
-        "JPEG", description="JPEG; WebP with alpha for a transparent image. Every browser."
-    )
-    WEBP = strawberry.enum_value(
-        "WEBP", description="WebP: smaller than JPEG; every current browser."
-    )
-    AVIF = strawberry.enum_value(
-        "AVIF", description="AVIF: the smallest files; browsers since 2022-2024."
-    )
 
 
 @strawberry.interface(description="Relay object identification.")
 class Node:
     id: strawberry.ID
-
-
-@strawberry.type(description="Relay cursor connections page information.")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
 
 
 @strawberry.type(description="A derived rendition of an image (thumbnail, feed sizes).")
@@ -244,86 +219,6 @@ DIRECT_RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("Image", "thumbnail"): _thumbnail,
     ("Image", "variants"): _variants,
 }
-
-
-@strawberry.type
-class ImageEdge:
-    cursor: str
-    node: Image
-
-
-TOTAL_COUNT_DESCRIPTION = """Every image the filter matches (not only this page), from counters
-that move in the same transaction as the images; null where no counter holds it.
-Exact for: ownerId (any status, any sort) without tags or a date range; a single
-tag (READY) without ownerId or a date range. Null for: the global feed (no ownerId,
-no tags), two or more tags, any createdAfter/createdBefore, a tag with ownerId.
-Images written before counters existed count only after `picgraph recount`.
-Read only when selected."""
-
-
-@strawberry.type
-class ImageConnection:
-    edges: list[ImageEdge]
-    page_info: PageInfo
-    query: strawberry.Private[ImageQuery | None] = None
-
-    @strawberry.field(description=TOTAL_COUNT_DESCRIPTION)
-    def total_count(self, info: strawberry.Info[Context, None]) -> int | None:
-        if self.query is None:
-            return None
-        return info.context.app.listing.total_count(self.query)
-
-
-@strawberry.type
-class UserError:
-    field: list[str] | None = strawberry.field(
-        description='Path to the input field at fault, e.g. ["input", "tags", "2"]; null if none.'
-    )
-    message: str
-    code: UserErrorCode  # type: ignore[valid-type]
-
-    @classmethod
-    def from_error(cls, error: DomainError) -> UserError:
-        return cls(
-            field=None if error.field is None else list(error.field),
-            message=error.message,
-            code=error.code,
-        )
-
-    @classmethod
-    def list_from(cls, error: DomainError) -> list[UserError]:
-        from services.errors import InputValidationError
-
-        if isinstance(error, InputValidationError):
-            return [cls.from_error(problem) for problem in error.problems]
-        return [cls.from_error(error)]
-
-
-@strawberry.type
-class FormField:
-    name: str
-    value: str
-
-
-@strawberry.type(
-    description=(
-        "An S3 presigned POST: send multipart/form-data to url with fields, then the file last."
-    )
-)
-class PresignedUpload:
-    url: str
-    fields: list[FormField]
-    expires_at: datetime
-    max_size_bytes: int
-
-    @classmethod
-    def from_model(cls, post: PresignedPost) -> PresignedUpload:
-        return cls(
-            url=post.url,
-            fields=[FormField(name=name, value=value) for name, value in post.fields.items()],
-            expires_at=post.expires_at,
-            max_size_bytes=post.max_size_bytes,
-        )
 
 
 ImageId = Annotated[strawberry.ID, strawberry.argument(description="An image id.")]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.context import Context
-from resolvers.types import Image, PresignedUpload, UserError
+from resolvers.payloads import PresignedUpload, UserError
+from resolvers.types import Image
 from services.errors import DomainError
 
 

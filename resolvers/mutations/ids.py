@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resolvers.types import UserError
+from resolvers.payloads import UserError
 from services.errors import NotFoundError
 from services.ids import is_image_id
 

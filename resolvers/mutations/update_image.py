@@ -6,7 +6,8 @@ import strawberry
 
 from resolvers.context import Context
 from resolvers.mutations.ids import unknown_image_errors
-from resolvers.types import Image, UserError
+from resolvers.payloads import UserError
+from resolvers.types import Image
 from services.errors import DomainError
 
 
