@@ -33,6 +33,7 @@ import argparse
 import base64
 import functools
 import sys
+import threading
 from typing import Any
 
 BLOCKING_THREADS = 4  # granian's threads that call moto (the GIL makes more pointless)
@@ -46,6 +47,7 @@ def create_app() -> Any:
     _end_with_parent()
     _cache_method_listing()
     _register_dynamodb_serializer()
+    serialize_dynamodb_requests()
 
     class CachedDispatcher(DomainDispatcherApplication):
         """Resolves each host's backend once (a pure function of the host name)."""
@@ -62,6 +64,29 @@ def create_app() -> Any:
         return app
 
     return CachedDispatcher(quiet_backend_app)
+
+
+_DYNAMODB_REQUESTS = threading.RLock()
+
+
+@functools.cache
+def serialize_dynamodb_requests() -> None:
+    """moto answers one DynamoDB request at a time in this process, as isolated as DynamoDB.
+
+    moto applies a transaction's actions one by one and, when one fails, puts back a copy
+    of the tables taken when the transaction began: a write another thread made meanwhile
+    is lost (two images for one idempotency key), and a concurrent read sees half a
+    transaction. Its other actions are quick, so a lock costs nothing measurable.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    unlocked = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with _DYNAMODB_REQUESTS:
+            return unlocked(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 def _end_with_parent() -> None:

@@ -18,6 +18,14 @@ SAMPLES_DIR = Path(os.environ.get("PICGRAPH_SAMPLES_DIR", REPO_ROOT.parent / "sh
 EVENTS_DIR = Path(__file__).resolve().parent / "events"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """moto, in process or over HTTP, answers one DynamoDB request at a time, like the
+    emulator: its transactions are not isolated otherwise (resolvers/emulator.py)."""
+    from resolvers.emulator import serialize_dynamodb_requests
+
+    serialize_dynamodb_requests()
+
+
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     """../shared/samples: real camera and phone files, never copied into the repo."""

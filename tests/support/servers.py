@@ -26,6 +26,9 @@ def free_port() -> int:
 def moto_server() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
+    from resolvers.emulator import serialize_dynamodb_requests
+
+    serialize_dynamodb_requests()  # as `picgraph serve`'s emulator does (tests do it anyway)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
