@@ -192,7 +192,11 @@ class PillowImageProcessor:
             target = fit(decoded.stored_size, limit)
             if upright is None or current.size != target:
                 if current.size != target:
-                    current = banded_resize(current, target, box, worker)
+                    resized = banded_resize(current, target, box, worker)
+                    if index == 0:  # nothing encoded yet: free the decode before encoding
+                        current.close()
+                        decoded.image.close()
+                    current = resized
                 if index == 0:  # the largest: every smaller rendition is derived from it
                     current = _finish_mode(current, opaque)
                     current = to_srgb(current, icc_profile, worker)
@@ -220,7 +224,10 @@ def _first_working(
     """
     image = decoded.image
     factor = reduction_factor(decoded.stored_size, target)
-    if decoded.bands is None and (image.format in ("JPEG", "MPO") or factor == (1, 1)):
+    already_reduced = decoded.draft_box is not None  # a JPEG draft or a scaled WebP decode
+    if decoded.bands is None and (
+        already_reduced or image.format in ("JPEG", "MPO") or factor == (1, 1)
+    ):
         working = _working_image(image)
         return working, decoded.draft_box, working.mode != "RGBA"
     mode = _working_mode(image)
