@@ -272,34 +272,54 @@ def _webp_lossless(size: tuple[int, int]) -> bytes:
 
 
 def bench_webp_quality(inputs: dict[str, tuple[Path, tuple[int, int]]], rows: Rows) -> None:
-    """PSNR and SSIM of each rendition of the largest WebPs, libwebp's reduced decode
-    against Pillow's full-size decode (the former pipeline), both encoded."""
-    from services import decoding
-    from services.imaging import PillowImageProcessor
-
-    print("\nWebP renditions from libwebp's reduced decode vs from Pillow's full decode")
+    """The largest WebPs' renditions, libwebp's reduced decode against Pillow's full-size
+    decode (the former pipeline): PSNR of the unencoded pixels (RGB, and luma), then of
+    each encoded rendition against the former unencoded pixels, former -> ours."""
+    print(
+        "\nWebP renditions, libwebp's reduced decode vs Pillow's full decode (former): PSNR of"
+        " the pixels before encoding (luma), then of each encoded rendition against the"
+        " former pixels, former -> ours"
+    )
     for label, (path, _) in inputs.items():
         if "WebP" not in label:
             continue
         data = path.read_bytes()
-        reduced = PillowImageProcessor().process(data).renditions
-        namespace = vars(decoding)  # services.decoding calls reduced_decode() by this name
-        scaled_decode = namespace["reduced_decode"]
-        namespace["reduced_decode"] = lambda data, largest: None  # Pillow's decode, whole
-        try:
-            full = PillowImageProcessor().process(data).renditions
-        finally:
-            namespace["reduced_decode"] = scaled_decode
+        former, former_pixels = _renditions_and_pixels(data, full_decode=True)
+        ours, our_pixels = _renditions_and_pixels(data, full_decode=False)
         cells = []
         lowest = math.inf
-        for ours, former in zip(reduced, full, strict=True):
-            ours_image, former_image = decoded(ours.data), decoded(former.data)
-            value = psnr(ours_image, former_image)
+        for name in dict.fromkeys(rendition.name for rendition in ours):
+            reference, candidate = former_pixels[(name, "JPEG")], our_pixels[(name, "JPEG")]
+            value = psnr(reference, candidate)
+            luma = psnr(reference.convert("L"), candidate.convert("L"))
             lowest = min(lowest, value)
-            similarity = ssim(ours_image, former_image)
-            cells.append(f"{ours.name} {ours.format} {value:.1f} dB SSIM {similarity:.4f}")
-        print(f"  {label}: " + " | ".join(cells))
+            cells.append(f"{name} {value:.1f} dB ({luma:.1f})")
+        print(f"  {label}: pixels " + " | ".join(cells))
+        encoded = []
+        for mine, theirs in zip(ours, former, strict=True):
+            reference = former_pixels[(mine.name, mine.format)]
+            before, after = (psnr(reference, decoded(item.data)) for item in (theirs, mine))
+            encoded.append(f"{mine.name} {mine.format} {before:.1f} -> {after:.1f}")
+        print("    encoded: " + " | ".join(encoded))
         rows.add(f"lowest rendition PSNR, reduced vs full decode, {label}", f"{lowest:.1f} dB")
+
+
+def _renditions_and_pixels(
+    data: bytes, full_decode: bool
+) -> tuple[Sequence[Any], dict[tuple[str, str], Image.Image]]:
+    from services import decoding
+    from services.imaging import PillowImageProcessor
+
+    namespace = vars(decoding)  # services.decoding calls reduced_decode() by this name
+    scaled_decode = namespace["reduced_decode"]
+    if full_decode:
+        namespace["reduced_decode"] = lambda data, largest: None  # Pillow's decode, whole
+    try:
+        with _Captured() as captured:
+            renditions = PillowImageProcessor().process(data).renditions
+    finally:
+        namespace["reduced_decode"] = scaled_decode
+    return renditions, captured.sources
 
 
 _CHILD = """
