@@ -34,6 +34,7 @@ def reduced_decode(
     """
     if not available():
         return None
+    data = data if type(data) is bytes else bytes(data)  # ctypes passes bytes without a copy
     features = read_features(data)
     canvas = (features.width, features.height)
     size = _fit(canvas, round(DECODE_GAP * largest))
