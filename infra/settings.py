@@ -142,7 +142,7 @@ class Settings:
             public_s3_endpoint=env.get("PICGRAPH_PUBLIC_S3_ENDPOINT") or None,
             max_upload_bytes=max_upload_bytes,
             max_pixels=_int(env, "PICGRAPH_MAX_PIXELS", 50_000_000, 1, 89_000_000),
-            # Pillow decodes a WebP whole at 16 bytes a pixel: a lower limit bounds memory.
+            # A limit of its own: Pillow's WebP decode (16 bytes a pixel) is the fallback.
             max_webp_pixels=_int(env, "PICGRAPH_MAX_WEBP_PIXELS", 20_000_000, 1, 89_000_000),
             upload_url_seconds=upload_seconds,
             download_url_seconds=download_seconds,

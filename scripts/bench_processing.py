@@ -40,6 +40,7 @@ from processing_metrics import (  # noqa: E402
     Rows,
     bench_formats,
     bench_memory,
+    bench_webp_quality,
     decoded,
     psnr,
     worst_inputs,
@@ -341,6 +342,7 @@ def main() -> None:
         bench_formats(format_inputs, max(3, runs // 2), rows)
     if "memory" not in arguments.skip:
         bench_memory(worst_inputs(), pyvips is not None, rows)
+        bench_webp_quality(worst_inputs(), rows)
     rows.write()
 
 

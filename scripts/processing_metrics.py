@@ -109,6 +109,11 @@ def worst_inputs() -> dict[str, tuple[Path, tuple[int, int]]]:
             _jpeg_progressive,
         ),
         "20 MP RGB WebP (its own limit)": ("rgb.webp", WORST_WEBP_SIZE, _webp_rgb),
+        "20 MP lossless RGB WebP (its own limit)": (
+            "lossless.webp",
+            WORST_WEBP_SIZE,
+            _webp_lossless,
+        ),
         "50 MP GIF": ("gif.gif", WORST_SIZE, _gif),
         "50 MP 16-bit greyscale PNG": ("l16.png", WORST_SIZE, _png_16),
         "50 MP 48-bit RGB PNG": ("rgb48.png", WORST_SIZE, _png_48),
@@ -260,6 +265,61 @@ def _heic(size: tuple[int, int]) -> bytes:
 
 def _webp_rgb(size: tuple[int, int]) -> bytes:
     return _encoded(_picture("RGB", size), "WEBP", quality=80, method=0)
+
+
+def _webp_lossless(size: tuple[int, int]) -> bytes:
+    return _encoded(_picture("RGB", size), "WEBP", lossless=True, quality=0, method=0)
+
+
+def bench_webp_quality(inputs: dict[str, tuple[Path, tuple[int, int]]], rows: Rows) -> None:
+    """The largest WebPs' renditions, libwebp's reduced decode against Pillow's full-size
+    decode (the former pipeline): PSNR of the unencoded pixels (RGB, and luma), then of
+    each encoded rendition against the former unencoded pixels, former -> ours."""
+    print(
+        "\nWebP renditions, libwebp's reduced decode vs Pillow's full decode (former): PSNR of"
+        " the pixels before encoding (luma), then of each encoded rendition against the"
+        " former pixels, former -> ours"
+    )
+    for label, (path, _) in inputs.items():
+        if "WebP" not in label:
+            continue
+        data = path.read_bytes()
+        former, former_pixels = _renditions_and_pixels(data, full_decode=True)
+        ours, our_pixels = _renditions_and_pixels(data, full_decode=False)
+        cells = []
+        lowest = math.inf
+        for name in dict.fromkeys(rendition.name for rendition in ours):
+            reference, candidate = former_pixels[(name, "JPEG")], our_pixels[(name, "JPEG")]
+            value = psnr(reference, candidate)
+            luma = psnr(reference.convert("L"), candidate.convert("L"))
+            lowest = min(lowest, value)
+            cells.append(f"{name} {value:.1f} dB ({luma:.1f})")
+        print(f"  {label}: pixels " + " | ".join(cells))
+        encoded = []
+        for mine, theirs in zip(ours, former, strict=True):
+            reference = former_pixels[(mine.name, mine.format)]
+            before, after = (psnr(reference, decoded(item.data)) for item in (theirs, mine))
+            encoded.append(f"{mine.name} {mine.format} {before:.1f} -> {after:.1f}")
+        print("    encoded: " + " | ".join(encoded))
+        rows.add(f"lowest rendition PSNR, reduced vs full decode, {label}", f"{lowest:.1f} dB")
+
+
+def _renditions_and_pixels(
+    data: bytes, full_decode: bool
+) -> tuple[Sequence[Any], dict[tuple[str, str], Image.Image]]:
+    from services import decoding
+    from services.imaging import PillowImageProcessor
+
+    namespace = vars(decoding)  # services.decoding calls reduced_decode() by this name
+    scaled_decode = namespace["reduced_decode"]
+    if full_decode:
+        namespace["reduced_decode"] = lambda data, largest: None  # Pillow's decode, whole
+    try:
+        with _Captured() as captured:
+            renditions = PillowImageProcessor().process(data).renditions
+    finally:
+        namespace["reduced_decode"] = scaled_decode
+    return renditions, captured.sources
 
 
 _CHILD = """

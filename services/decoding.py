@@ -3,7 +3,8 @@
 A JPEG is decoded at the smallest DCT scale libjpeg-turbo offers (1/8, 1/4, 3/8, 1/2) that
 still covers the largest rendition: the scaled IDCT is a cheap, good low-pass, and every
 pixel it saves is one the Lanczos resize after it does not filter. A big PNG of 8-bit
-samples is never decoded whole: its bands come straight from the compressed data.
+samples is never decoded whole: its bands come straight from the compressed data. A
+still WebP is decoded by libwebp at a reduced size (services.webp_scaled).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from services.errors import InvalidImageError, UnsupportedMediaTypeError
 from services.heif_bands import heif_bands
 from services.png_strips import png_layout, png_strips
 from services.rendering import reduction_factor
+from services.webp_scaled import reduced_decode
 
 __all__ = [
     "GIF",
@@ -112,7 +114,7 @@ def _sniff_heif(data: bytes) -> DetectedFormat | None:
 
 @dataclass(frozen=True)
 class Decoded:
-    image: Image.Image  # possibly decoded at a reduced JPEG scale (see draft_box)
+    image: Image.Image  # possibly decoded at a reduced JPEG or WebP scale (see draft_box)
     stored_size: tuple[int, int]  # full size, as stored (before EXIF orientation)
     draft_box: tuple[float, float, float, float] | None  # the full picture, in `image` pixels
     # Set when `image` is left undecoded: its pixels, as bands of the given number of rows.
@@ -158,6 +160,14 @@ def decode(
             )
             yield Decoded(image, stored_size, None, bands)
             return
+        if detected is WEBP:
+            with decoding_errors(too_large):
+                scaled = reduced_decode(data, largest)
+            if scaled is not None:  # decoded by libwebp, scaled, without Pillow's canvases
+                small, box = scaled
+                small.info = dict(image.info)  # EXIF, XMP and ICC profile, as Pillow read them
+                yield Decoded(small, stored_size, box, None)
+                return
         draft_box = _draft(image, fit(stored_size, largest))
         with decoding_errors(too_large):
             image.load()

@@ -78,13 +78,16 @@ ALLOWED_FORMATS = ALLOWED_CONTENT_TYPES  # the same allowlist as createImageUplo
 WEBP_QUALITY = DEFAULT_LIST_WEBP_QUALITY
 # Peak memory of processing one upload, as `make bench` measures it on the largest input of
 # each decoder: HEIC, decoded whole by libheif, is the worst at 7.4 bytes a pixel; PNG,
-# GIF and JPEG stay under 2.5. WebP is apart: Pillow decodes it whole through libwebp's
-# animation decoder (two canvases, a copy as bytes, the image: 16.1 bytes a pixel), so it
-# has its own, lower pixel limit (PICGRAPH_MAX_WEBP_PIXELS). The base covers the runtime,
-# the app and two copies of the largest upload. Terraform requires lambda_memory_mb >=
-# 1.3 x memory_bound_mib(max_pixels, max_webp_pixels) (terraform/variables.tf).
+# GIF and JPEG stay under 2.5. A WebP is decoded by libwebp straight to twice the largest
+# rendition (services.webp_scaled): a lossy one costs about its output, a lossless one its
+# whole ARGB (4 bytes a pixel, the bitstream's nature): 4.8 bytes a pixel at 20 MP, the
+# worst WebP. Its own, lower pixel limit (PICGRAPH_MAX_WEBP_PIXELS) dates from Pillow's
+# decode (16 bytes a pixel), which stays the fallback when no libwebp can be bound. The
+# base covers the runtime, the app and two copies of the largest upload. Terraform
+# requires lambda_memory_mb >= 1.3 x memory_bound_mib(max_pixels, max_webp_pixels)
+# (terraform/variables.tf).
 PEAK_BYTES_PER_PIXEL = 8
-WEBP_PEAK_BYTES_PER_PIXEL = 17
+WEBP_PEAK_BYTES_PER_PIXEL = 5
 BASE_MIB = 128
 DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_MAX_WEBP_PIXELS = 20_000_000
@@ -192,7 +195,11 @@ class PillowImageProcessor:
             target = fit(decoded.stored_size, limit)
             if upright is None or current.size != target:
                 if current.size != target:
-                    current = banded_resize(current, target, box, worker)
+                    resized = banded_resize(current, target, box, worker)
+                    if index == 0:  # nothing encoded yet: free the decode before encoding
+                        current.close()
+                        decoded.image.close()
+                    current = resized
                 if index == 0:  # the largest: every smaller rendition is derived from it
                     current = _finish_mode(current, opaque)
                     current = to_srgb(current, icc_profile, worker)
@@ -220,7 +227,10 @@ def _first_working(
     """
     image = decoded.image
     factor = reduction_factor(decoded.stored_size, target)
-    if decoded.bands is None and (image.format in ("JPEG", "MPO") or factor == (1, 1)):
+    already_reduced = decoded.draft_box is not None  # a JPEG draft or a scaled WebP decode
+    if decoded.bands is None and (
+        already_reduced or image.format in ("JPEG", "MPO") or factor == (1, 1)
+    ):
         working = _working_image(image)
         return working, decoded.draft_box, working.mode != "RGBA"
     mode = _working_mode(image)

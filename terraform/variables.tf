@@ -73,12 +73,12 @@ variable "lambda_memory_mb" {
     error_message = "lambda_memory_mb must be a whole number between 512 and 10240."
   }
 
-  # Processing one upload peaks at up to 128 MiB + 8 bytes a pixel of max_pixels, or 17 bytes
+  # Processing one upload peaks at up to 128 MiB + 8 bytes a pixel of max_pixels, or 5 bytes
   # a pixel of max_webp_pixels if more (services/imaging.py memory_bound_mib, measured by
   # make bench); 30 % headroom on top.
   validation {
-    condition     = var.lambda_memory_mb >= ceil(1.3 * (128 + ceil(max(var.max_pixels * 8, min(var.max_webp_pixels, var.max_pixels) * 17) / 1048576)))
-    error_message = "lambda_memory_mb is too small for max_pixels and max_webp_pixels: processing needs 128 MiB + 8 bytes per pixel (17 per WebP pixel, if more), plus 30 % headroom (663 MB for the defaults, 50,000,000 and 20,000,000 pixels; see docs/deploy.md)."
+    condition     = var.lambda_memory_mb >= ceil(1.3 * (128 + ceil(max(var.max_pixels * 8, min(var.max_webp_pixels, var.max_pixels) * 5) / 1048576)))
+    error_message = "lambda_memory_mb is too small for max_pixels and max_webp_pixels: processing needs 128 MiB + 8 bytes per pixel (5 per WebP pixel, if more), plus 30 % headroom (663 MB for the defaults, 50,000,000 and 20,000,000 pixels; see docs/deploy.md)."
   }
 }
 
@@ -217,7 +217,7 @@ variable "max_pixels" {
 }
 
 variable "max_webp_pixels" {
-  description = "Largest WebP accepted, in pixels (PICGRAPH_MAX_WEBP_PIXELS; at most max_pixels applies): Pillow decodes a WebP whole at 16 bytes a pixel, so it gets a lower limit than other formats."
+  description = "Largest WebP accepted, in pixels (PICGRAPH_MAX_WEBP_PIXELS; at most max_pixels applies): a limit of its own, from when a WebP was decoded whole at 16 bytes a pixel (libwebp now decodes it at a reduced size: 5 bytes a pixel at most, so it may be raised up to max_pixels without more memory; see docs/deploy.md)."
   type        = number
   default     = 20000000
 

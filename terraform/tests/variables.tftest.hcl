@@ -203,12 +203,21 @@ run "rejects_max_webp_pixels_fraction" {
   expect_failures = [var.max_webp_pixels]
 }
 
-run "rejects_lambda_memory_mb_too_small_for_the_webp_limit" {
+run "accepts_50_mp_webps_in_the_memory_of_50_mp_of_other_formats" {
   command = plan
 
-  # Enough for 50 MP of any other format (663 MB), not for 50 MP WebPs (1221 MB).
+  # 5 bytes a WebP pixel: 50 MP WebPs need no more than 50 MP of other formats (663 MB).
   variables {
-    lambda_memory_mb = 1024
+    lambda_memory_mb = 663
+    max_webp_pixels  = 50000000
+  }
+}
+
+run "rejects_lambda_memory_mb_too_small_for_50_mp_webps" {
+  command = plan
+
+  variables {
+    lambda_memory_mb = 662
     max_webp_pixels  = 50000000
   }
 

@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import zipfile
+from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from types import ModuleType
 
@@ -163,6 +164,15 @@ def test_native_libraries_match_target_arch(
     assert not wrong, f"not {target_arch}: {wrong[:5]}"
 
 
+def test_pillows_libwebp_is_where_the_webp_decoder_looks(names: list[str]) -> None:
+    """services.libwebp_decode binds the libwebp that Pillow's wheel ships: the zip holds
+    it where find_library() looks (else every WebP falls back to Pillow's 16 B/px decode)."""
+    from services.libwebp_decode import BUNDLED_PATTERNS
+
+    found = [name for name in names if any(fnmatch(name, p) for p in BUNDLED_PATTERNS)]
+    assert found, f"no {' or '.join(BUNDLED_PATTERNS)} in the package"
+
+
 def test_no_tests_or_development_packages(names: list[str]) -> None:
     test_dirs = sorted({name for name in names if "tests" in PurePosixPath(name).parts[:-1]})
     assert not test_dirs, f"test directories shipped: {test_dirs[:5]}"
@@ -229,6 +239,8 @@ def test_imports_with_target_interpreter(
         f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import importlib\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"
         "import pillow_heif; pillow_heif.register_heif_opener()\n"
+        "from services import libwebp_decode\n"
+        "assert libwebp_decode.available(), libwebp_decode.find_library()\n"
     )
     environment = {
         "PATH": os.environ.get("PATH", ""),

@@ -60,19 +60,21 @@ def test_terraform_validation_is_the_code_bound_plus_30_percent(max_webp_pixels:
         assert terraform_minimum(max_pixels, max_webp_pixels) == expected
 
 
-def test_default_memory_covers_the_default_pixels_and_512_mb_covers_16_mp() -> None:
-    """GIVEN the defaults (1769 MB, 50 MP, 20 MP WebP) THEN accepted; 512 MB covers 16 MP
-    (WebP included) only."""
+def test_default_memory_covers_the_default_pixels_and_512_mb_covers_34_mp() -> None:
+    """GIVEN the defaults (1769 MB, 50 MP, 20 MP WebP) THEN accepted; 512 MB covers 34 MP
+    of any format, WebP included, not 35 MP."""
     assert terraform_minimum(DEFAULT_MAX_PIXELS) <= 1769
-    assert terraform_minimum(16_000_000, 16_000_000) <= 512
-    assert terraform_minimum(20_000_000, 20_000_000) > 512
+    assert terraform_minimum(34_000_000, 34_000_000) <= 512
+    assert terraform_minimum(35_000_000, 35_000_000) > 512
 
 
-def test_the_webp_limit_lowers_the_bound() -> None:
-    """GIVEN the default limits THEN the bound is that of 50 MP of any other format: a WebP
-    at its own 20 MP limit takes less; allowing 50 MP WebPs would take 1.8 times as much."""
+def test_webp_pixels_cost_less_than_other_formats() -> None:
+    """GIVEN WebP decoded by libwebp at a reduced size (5 bytes a pixel at most, lossless)
+    THEN raising the WebP limit up to max_pixels leaves the bound as it is: that of 50 MP
+    of any other format."""
+    assert WEBP_PEAK_BYTES_PER_PIXEL < PEAK_BYTES_PER_PIXEL
     assert memory_bound_mib(50_000_000) == BASE_MIB + -(-50_000_000 * PEAK_BYTES_PER_PIXEL // 2**20)
-    assert memory_bound_mib(50_000_000, 50_000_000) > 1.8 * memory_bound_mib(50_000_000)
+    assert memory_bound_mib(50_000_000, 50_000_000) == memory_bound_mib(50_000_000)
     assert memory_bound_mib(10_000_000, 50_000_000) == memory_bound_mib(10_000_000, 10_000_000)
 
 
