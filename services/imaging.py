@@ -77,9 +77,12 @@ ALLOWED_FORMATS = ALLOWED_CONTENT_TYPES  # the same allowlist as createImageUplo
 
 WEBP_QUALITY = DEFAULT_LIST_WEBP_QUALITY
 # Peak memory of processing one upload, as `make bench` measures it on the largest input of
-# each decoder: HEIC, decoded whole by libheif, is the worst at 7.4 bytes a pixel; PNG,
-# GIF and JPEG stay under 2.5. A WebP is decoded by libwebp straight to twice the largest
-# rendition (services.webp_scaled): a lossy one costs about its output, a lossless one its
+# each decoder: a HEIC too small for an integer reduce is the worst (decoded whole by
+# libheif, then copied whole by Pillow: 7.4 bytes a pixel); a bigger one is cut into bands
+# from libheif's buffer, an interlaced PNG is decoded whole (both about 5); other PNGs,
+# GIF and JPEG stay under 3.5 (a progressive JPEG's coefficients the most). A WebP is
+# decoded by libwebp straight to twice the largest rendition (services.webp_scaled): a
+# lossy one costs about its output, a lossless one its
 # whole ARGB (4 bytes a pixel, the bitstream's nature): 4.8 bytes a pixel at 20 MP, the
 # worst WebP. Its own, lower pixel limit (PICGRAPH_MAX_WEBP_PIXELS) dates from Pillow's
 # decode (16 bytes a pixel), which stays the fallback when no libwebp can be bound. The
