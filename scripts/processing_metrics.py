@@ -200,15 +200,7 @@ def _png_48(size: tuple[int, int]) -> bytes:
         parts.append(compressor.compress(b"\x02" + bytes(row)))
         previous_green = green
     parts.append(compressor.flush())
-    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
-    return b"".join(
-        (
-            b"\x89PNG\r\n\x1a\n",
-            _png_chunk(b"IHDR", header),
-            _png_chunk(b"IDAT", b"".join(parts)),
-            _png_chunk(b"IEND", b""),
-        )
-    )
+    return _png(size, depth=16, colour_type=2, interlace=0, image_data=b"".join(parts))
 
 
 # Adam7's seven passes: first column, first row, column step, row step
@@ -240,12 +232,18 @@ def _png_adam7(size: tuple[int, int]) -> bytes:
                 sampled[channel::4] = row[left * 4 + channel :: column_step * 4]
             parts.append(compressor.compress(b"\x00" + bytes(sampled)))
     parts.append(compressor.flush())
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 1)
+    return _png(size, depth=8, colour_type=6, interlace=1, image_data=b"".join(parts))
+
+
+def _png(
+    size: tuple[int, int], *, depth: int, colour_type: int, interlace: int, image_data: bytes
+) -> bytes:
+    header = struct.pack(">IIBBBBB", *size, depth, colour_type, 0, 0, interlace)
     return b"".join(
         (
             b"\x89PNG\r\n\x1a\n",
             _png_chunk(b"IHDR", header),
-            _png_chunk(b"IDAT", b"".join(parts)),
+            _png_chunk(b"IDAT", image_data),
             _png_chunk(b"IEND", b""),
         )
     )

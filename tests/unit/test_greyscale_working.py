@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +10,7 @@ from PIL import Image, ImageDraw
 
 from services.decoding import STREAM_MIN_PIXELS
 from services.imaging import PillowImageProcessor
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.peak_memory import peak_growth_bytes
 
 
 def encode(image: Image.Image, image_format: str, **options: object) -> bytes:
@@ -70,21 +67,6 @@ def test_greyscale_renditions_are_those_of_its_rgb_copy(
             assert grey_rendition.data == rgb_rendition.data, grey_rendition.name
 
 
-_PEAK_CHILD = """
-import sys
-sys.path.insert(0, sys.argv[2])
-from services.imaging import PillowImageProcessor
-def high_water_kib():
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-data = open(sys.argv[1], "rb").read()
-processor = PillowImageProcessor()
-before = high_water_kib()
-processor.process(data)
-print(before, high_water_kib())
-"""
-
-
 def test_a_big_16_bit_greyscale_png_peaks_under_2_bytes_a_pixel(tmp_path: Path) -> None:
     """GIVEN a 20 MP 16-bit greyscale PNG (streamed in bands)
     WHEN a fresh process renders it in every format with its default threads
@@ -94,12 +76,6 @@ def test_a_big_16_bit_greyscale_png_peaks_under_2_bytes_a_pixel(tmp_path: Path) 
     path = tmp_path / "grey16.png"
     path.write_bytes(encode(grey.convert("I;16"), "PNG", compress_level=1))
 
-    output = subprocess.run(
-        [sys.executable, "-c", _PEAK_CHILD, str(path), str(ROOT)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    growth = peak_growth_bytes(path)
 
-    before, after = (int(value) * 1024 for value in output[-2:])
-    assert (after - before) / (size[0] * size[1]) < 2.0
+    assert growth / (size[0] * size[1]) < 2.0

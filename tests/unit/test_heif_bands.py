@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +13,8 @@ from services.decoding import HEIC, STREAM_MIN_PIXELS, decode
 from services.errors import InvalidImageError
 from services.heif_bands import heif_bands
 from services.imaging import PillowImageProcessor
+from tests.support.peak_memory import peak_growth_bytes
 
-ROOT = Path(__file__).resolve().parents[2]
 samples = pytest.mark.samples
 
 
@@ -113,21 +111,6 @@ def test_a_truncated_big_heic_is_still_refused(samples_dir: Path) -> None:
         PillowImageProcessor().process(data[: len(data) * 2 // 3])
 
 
-_PEAK_CHILD = """
-import sys
-sys.path.insert(0, sys.argv[2])
-from services.imaging import PillowImageProcessor
-def high_water_kib():
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-data = open(sys.argv[1], "rb").read()
-processor = PillowImageProcessor(sizes=(("thumbnail", 180), ("feed", 540)))
-before = high_water_kib()
-processor.process(data)
-print(before, high_water_kib())
-"""
-
-
 def test_a_big_heic_peaks_under_7_bytes_a_pixel(tmp_path: Path) -> None:
     """GIVEN an 11 MP HEIC, 2x+ its largest rendition's reduce gap (an integer reduce first)
     WHEN a fresh process renders it in every format
@@ -144,12 +127,6 @@ def test_a_big_heic_peaks_under_7_bytes_a_pixel(tmp_path: Path) -> None:
     path = tmp_path / "big.heic"
     path.write_bytes(heic_of(picture))
 
-    output = subprocess.run(
-        [sys.executable, "-c", _PEAK_CHILD, str(path), str(ROOT)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    growth = peak_growth_bytes(path, sizes=[["thumbnail", 180], ["feed", 540]])
 
-    before, after = (int(value) * 1024 for value in output[-2:])
-    assert (after - before) / (size[0] * size[1]) < 7.0
+    assert growth / (size[0] * size[1]) < 7.0

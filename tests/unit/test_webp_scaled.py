@@ -13,7 +13,6 @@ import io
 import math
 import random
 import struct
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from services.errors import InvalidImageError
 from services.imaging import PillowImageProcessor
 from services.libwebp_decode import BUNDLED_PATTERNS, decode_scaled, find_library, read_features
 from services.models import ProcessedImage
+from tests.support.peak_memory import peak_growth_bytes
 from tests.unit.test_imaging import (
     RED_PATCH,
     adobe_rgb_profile,
@@ -37,7 +37,6 @@ from tests.unit.test_imaging import (
 
 DAMAGED = "The file is not a valid image: it is damaged or cannot be decoded."
 TRUNCATED = "The file is not a valid image: it is truncated."
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def picture(size: tuple[int, int], alpha: bool = False) -> Image.Image:
@@ -450,21 +449,6 @@ def test_webp_shorter_than_its_riff_length_is_truncated() -> None:
 
 # --- memory --------------------------------------------------------------------------------
 
-_PEAK = """
-import sys
-sys.path.insert(0, {root!r})
-from services.imaging import PillowImageProcessor
-def high_water_mib():
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmHWM:"))
-    return int(line.split()[1]) / 1024
-data = open(sys.argv[1], "rb").read()
-processor = PillowImageProcessor(formats=("JPEG",), threads=1)
-before = high_water_mib()
-processor.process(data)
-print(before, high_water_mib())
-"""
-
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's VmHWM")
 def test_a_12_mp_webp_never_sits_in_memory_whole(tmp_path: Path) -> None:
@@ -472,12 +456,5 @@ def test_a_12_mp_webp_never_sits_in_memory_whole(tmp_path: Path) -> None:
     WHEN processed in a fresh process THEN its peak grows by less than 80 MiB."""
     path = tmp_path / "12mp.webp"
     path.write_bytes(webp(picture((4000, 3000)), quality=80, method=0))
-    output = subprocess.run(
-        [sys.executable, "-c", _PEAK.format(root=str(REPO_ROOT)), str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout.split()
-    before, after = float(output[-2]), float(output[-1])
-    assert after - before < 80, f"peak grew by {after - before:.0f} MiB"
+    growth = peak_growth_bytes(path, formats=["JPEG"], threads=1) / 2**20
+    assert growth < 80, f"peak grew by {growth:.0f} MiB"
