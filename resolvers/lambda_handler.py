@@ -1,11 +1,14 @@
 """The one Lambda entrypoint: recognises each event kind and hands it on.
 
-API Gateway (REST and HTTP API) -> Mangum -> the ASGI app; AppSync direct
+API Gateway (REST and HTTP API) and function URL requests for /graphql -> the
+framework-neutral GraphQL-over-HTTP core (resolvers/apigw.py, resolvers/graphql_http.py),
+any other path -> Mangum -> the Starlette app (gallery, /health); AppSync direct
 resolver events (single and batch) -> the same schema; S3 ObjectCreated ->
 upload processing; EventBridge scheduled events -> cleanup.
 
 Events are classified with plain dict checks, and each kind imports only what it
-needs: an S3 or scheduled event never loads Strawberry, graphql-core or PyJWT.
+needs: an S3 or scheduled event never loads Strawberry or graphql-core, /graphql
+never loads Starlette, Mangum or PyJWT.
 Where Lambda keeps the init phase apart from the first request (SnapStart takes
 its snapshot after init; provisioned concurrency runs init ahead of traffic,
 AWS_LAMBDA_INITIALIZATION_TYPE says which), init preloads and warms the GraphQL
@@ -25,6 +28,8 @@ from resolvers.logs import configure_logging
 logger = logging.getLogger("picgraph.lambda")
 _http_handler: Any = None
 _http_handler_app: Any = None
+_graphql_http: Any = None
+_graphql_http_app: Any = None
 _logging_ready = False
 
 
@@ -90,6 +95,29 @@ def _is_appsync(event: Any) -> bool:
     return single(event)
 
 
+def _graphql() -> Any:
+    """The /graphql core, built once per App (its settings shape the schema)."""
+    global _graphql_http, _graphql_http_app
+    app = get_app()
+    if _graphql_http is None or _graphql_http_app is not app:
+        from resolvers.graphql_http import GraphQLHttp
+
+        _graphql_http = GraphQLHttp(get_app)
+        _graphql_http_app = app
+    return _graphql_http
+
+
+def _http(event: Mapping[str, Any], context: Any) -> Any:
+    from resolvers.apigw import graphql_request, lambda_response
+    from resolvers.graphql_http import HttpResponse
+
+    request = graphql_request(event, context)
+    if request is None:
+        return _asgi(event, context)
+    response = request if isinstance(request, HttpResponse) else _graphql().handle(request)
+    return lambda_response(event, response)
+
+
 def _http_app() -> Any:
     """The ASGI app behind Mangum, built once per App (its settings shape the schema)."""
     global _http_handler, _http_handler_app
@@ -104,7 +132,8 @@ def _http_app() -> Any:
     return _http_handler
 
 
-def _http(event: Mapping[str, Any], context: Any) -> Any:
+def _asgi(event: Mapping[str, Any], context: Any) -> Any:
+    """Paths other than /graphql (the gallery, /health): the Starlette app under Mangum."""
     import asyncio
 
     http_handler = _http_app()
@@ -145,11 +174,9 @@ def _init_in_lambda() -> None:
 def preload() -> None:
     """Import, build and run once what GraphQL events need, touching no AWS service.
 
-    One `{ __typename }` through the ASGI app and one through the schema leave
+    One `{ __typename }` through the /graphql core and one through the schema leave
     parsing, validation, execution and the HTTP layer warm for the first request.
     """
-    import jwt  # noqa: F401 (bearer tokens: imported where one is verified)
-
     from resolvers import appsync, appsync_fast, appsync_operations  # noqa: F401 (AppSync)
     from resolvers.context import Context
     from resolvers.schema import schema_for

@@ -85,13 +85,20 @@ def test_snap_start_init_preloads_the_graphql_paths() -> None:
     code = f"""
 import json, sys
 import resolvers.lambda_handler as h
-print(json.dumps({{"loaded": {loaded()}, "http_ready": h._http_handler is not None}}))
+print(json.dumps({{"loaded": {loaded()}, "http_ready": h._graphql_http is not None,
+                  "cryptography": "cryptography" in sys.modules}}))
 """
+    # /graphql needs the engine only: no PyJWT (nor cryptography), Starlette or Mangum,
+    # which serve only the Lambda's other paths (the gallery, /health).
     for init_type in ("snap-start", "provisioned-concurrency"):
         answer = fresh_python(code, AWS_LAMBDA_INITIALIZATION_TYPE=init_type)
-        assert answer == {"loaded": sorted(GRAPHQL_MODULES), "http_ready": True}
+        assert answer == {
+            "loaded": ["graphql", "strawberry"],
+            "http_ready": True,
+            "cryptography": False,
+        }
     on_demand = fresh_python(code, AWS_LAMBDA_INITIALIZATION_TYPE="on-demand")
-    assert on_demand == {"loaded": [], "http_ready": False}
+    assert on_demand == {"loaded": [], "http_ready": False, "cryptography": False}
 
 
 # Per event kind, modules its fresh container must never load: each pays only for what
@@ -118,7 +125,20 @@ NOT_NEEDED: dict[str, tuple[str, ...]] = {
     ),
     # Query.image: resolvers/appsync_fast.py, no GraphQL engine at all.
     "appsync": (*GRAPHQL_MODULES, "PIL", "services.cleanup", "resolvers.schema"),
-    "http": ("PIL", "services.cleanup", "resolvers.appsync_operations"),
+    # /graphql: the engine, but no web framework, no PyJWT or cryptography (HS256 is
+    # verified with the standard library), no ASGI server code.
+    "http": (
+        "PIL",
+        "services.cleanup",
+        "resolvers.appsync_operations",
+        "jwt",
+        "cryptography",
+        "mangum",
+        "starlette",
+        "anyio",
+        "resolvers.http",
+        "resolvers.assets",
+    ),
 }
 
 
