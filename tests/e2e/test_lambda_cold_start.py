@@ -211,3 +211,48 @@ print(json.dumps({{"result": result, "loaded": [m for m in names if m in sys.mod
     else:
         assert result is None  # AppSync: no such image
     assert answer["loaded"] == []
+
+
+GC_STATE = """
+import gc, json, sys
+import resolvers.lambda_handler as h
+after_init = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count() > 0}
+try:
+    h.handler(json.loads(sys.argv[1]), None)
+except h.UnsupportedEventError:
+    pass
+after_invoke = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count() > 0}
+print(json.dumps({"init": after_init, "invoke": after_invoke}))
+"""
+
+
+def test_garbage_collection_pauses_only_while_a_cold_container_loads() -> None:
+    """GIVEN a fresh on-demand container THEN the cyclic GC is paused through init, and
+    enabled again (the loaded modules frozen) once the first invoke has loaded what it
+    needs, even when that invoke fails; SnapStart's init ends with it enabled; outside a
+    Lambda container the import leaves the collector alone."""
+
+    def state(**env: str) -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-c", GC_STATE, json.dumps({"hello": "world"})],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env={**ENV, **env},
+            check=True,
+            timeout=60,
+        )
+        result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+
+    paused, resumed = {"enabled": False, "frozen": False}, {"enabled": True, "frozen": True}
+    assert state(AWS_LAMBDA_INITIALIZATION_TYPE="on-demand") == {
+        "init": paused,
+        "invoke": resumed,
+    }
+    assert state(AWS_LAMBDA_INITIALIZATION_TYPE="snap-start") == {
+        "init": resumed,
+        "invoke": resumed,
+    }
+    untouched = {"enabled": True, "frozen": False}
+    assert state(AWS_LAMBDA_FUNCTION_NAME="") == {"init": untouched, "invoke": untouched}
