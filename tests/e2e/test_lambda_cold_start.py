@@ -106,7 +106,11 @@ print(json.dumps({{"loaded": {loaded()}, "http_ready": h._graphql_http is not No
 NOT_NEEDED: dict[str, tuple[str, ...]] = {
     "s3": (
         *GRAPHQL_MODULES,
+        "cryptography",
         "PIL",
+        "services.uploads",
+        "services.upload_requests",
+        "services.quotas",
         "services.listing",
         "services.cleanup",
         "services.deletion",
@@ -115,6 +119,7 @@ NOT_NEEDED: dict[str, tuple[str, ...]] = {
     ),
     "scheduled": (
         *GRAPHQL_MODULES,
+        "cryptography",
         "PIL",
         "services.uploads",
         "services.validation",
