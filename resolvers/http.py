@@ -10,7 +10,6 @@ while one request processes an image or waits on a stalled backend.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,8 +36,6 @@ from resolvers.graphql_http import (
     unexpected_error_response,
 )
 from resolvers.transport import LimitRequestBody, error_response
-
-logger = logging.getLogger("picgraph.http")
 
 # Threads that run GraphQL operations at once; more requests wait their turn.
 EXECUTION_THREADS = 16

@@ -239,3 +239,35 @@ def test_cookies_and_multi_value_headers_reach_the_request() -> None:
     assert isinstance(request, HttpRequest)
     assert request.headers["accept"] == "application/json, text/html"
     assert request.request_id == "req-0001"
+
+
+@pytest.mark.usefixtures("installed_app")
+def test_a_failure_outside_graphql_is_a_masked_500_as_behind_mangum(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GIVEN identity itself failing unexpectedly (not an AuthenticationError)
+    THEN JSON 500 INTERNAL_SERVER_ERROR with the Lambda request id, the same as behind
+    Mangum, no detail leaked, and one log line with that request id."""
+    from resolvers import graphql_http
+
+    def broken(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(graphql_http, "viewer_from_bearer", broken)
+    event: dict[str, Any] = load_event("apigw_http_v2_post_graphql.json")
+    post(QUERY)(event)
+    ours = lambda_handler.handler(copy.deepcopy(event), lambda_context("req-broken"))
+    theirs = lambda_handler._asgi(copy.deepcopy(event), lambda_context("req-broken"))
+    assert ours == theirs
+    assert ours["statusCode"] == 500
+    assert body_of(ours)["errors"][0] == {
+        "message": "Unexpected error.",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-broken"},
+    }
+    assert "secret detail" not in ours["body"]
+    errors = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelname == "ERROR" and getattr(r, "request_id", None) == "req-broken"
+    ]
+    assert errors == ["unexpected error outside GraphQL"] * 2  # ours, then Mangum's path
