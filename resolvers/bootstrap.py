@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from services.listing import ListingService
     from services.ports import Clock, ImageProcessor, ImageRepository, ObjectStore, RenditionUrls
     from services.updates import UpdateService
+    from services.upload_processing import UploadProcessing
     from services.uploads import UploadService
 
 
@@ -71,6 +72,25 @@ class App:
             )
 
         service: UploadService = self._service("uploads", build)
+        return service
+
+    @property
+    def upload_processing(self) -> UploadProcessing:
+        """Processing alone, for S3 events: they never create uploads (no quota or
+        request validation to import). Stateless, like the one inside `uploads`."""
+
+        def build() -> UploadProcessing:
+            from services.upload_processing import UploadProcessing
+
+            return UploadProcessing(
+                repository=self.repository,
+                store=self.store,
+                processor=self._processor,
+                clock=self._clock,
+                settings=self.settings,
+            )
+
+        service: UploadProcessing = self._service("upload_processing", build)
         return service
 
     @property
@@ -134,7 +154,15 @@ class App:
 
     def build_all(self) -> None:
         """Build every service now (e.g. during a Lambda init that preloads)."""
-        for name in ("uploads", "reader", "updates", "listing", "deletion", "cleanup"):
+        for name in (
+            "uploads",
+            "upload_processing",
+            "reader",
+            "updates",
+            "listing",
+            "deletion",
+            "cleanup",
+        ):
             getattr(self, name)
 
 

@@ -23,7 +23,7 @@ def handle_s3_event(app: App, event: Mapping[str, Any]) -> dict[str, Any]:
             logger.warning("event for another bucket ignored")
             continue
         key = unquote_plus(str(s3.get("object", {}).get("key", "")))
-        completion = app.uploads.process_staged_object(key)
+        completion = app.upload_processing.process_staged_object(key)
         outcomes[key] = "ignored" if completion is None else completion.image.status.value
     logger.info("s3 event processed", extra={"outcomes": outcomes})
     return {"processed": outcomes}

@@ -9,10 +9,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-# PyJWT is imported where a token is issued or verified: AppSync events and API Gateway
-# authorizers carry verified claims already, and their cold start need not load it.
+from resolvers import hs256
 
-_ALGORITHM = "HS256"
+# PyJWT is imported where a token is issued only: verification (resolvers/hs256.py) needs
+# the standard library alone, and importing PyJWT imports `cryptography` as well.
+
+_ALGORITHM = hs256.ALGORITHM
 _LEEWAY_SECONDS = 30
 _MAX_SUBJECT_LENGTH = 128
 DEFAULT_MAX_LIFETIME_SECONDS = 86400
@@ -49,22 +51,14 @@ def viewer_from_bearer(
         raise AuthenticationError("The Authorization header must be 'Bearer <token>'.")
     if secret is None:
         raise AuthenticationError("Bearer tokens are not accepted here.")
-    import jwt
-
     try:
-        # algorithms is pinned: 'none' and every other algorithm are refused.
-        claims = jwt.decode(
-            token.strip(),
-            secret,
-            algorithms=[_ALGORITHM],
-            options={"require": ["exp", "iat", "sub"]},
-            leeway=_LEEWAY_SECONDS,
-        )
-    except jwt.ExpiredSignatureError:
+        # HS256 only: 'none' and every other algorithm are refused.
+        claims = hs256.decode(token.strip(), secret, leeway=_LEEWAY_SECONDS)
+    except hs256.ExpiredTokenError:
         raise AuthenticationError("The token has expired.") from None
-    except jwt.MissingRequiredClaimError as exc:
+    except hs256.MissingClaimError as exc:
         raise AuthenticationError(f"The token is invalid: it has no {exc.claim!r} claim.") from None
-    except jwt.InvalidTokenError:
+    except hs256.InvalidTokenError:
         raise AuthenticationError("The token is invalid.") from None
     if int(claims["exp"]) - int(claims["iat"]) > max_lifetime_seconds:
         raise AuthenticationError(

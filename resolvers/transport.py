@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+# Starlette is imported only where an ASGI server uses this module: the Lambda's
+# /graphql (resolvers/graphql_http.py) reads these rules without it.
+if TYPE_CHECKING:
+    from starlette.responses import JSONResponse
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # API Gateway's payload cap: a body it would refuse is refused here too.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -53,15 +55,13 @@ class TransportError(Exception):
         self.headers = dict(headers or {})
 
 
-def error_response(
+def error_body(
     status: int,
     message: str,
     code: str | None = None,
-    *,
-    headers: Mapping[str, str] | None = None,
     extensions: Mapping[str, Any] | None = None,
-) -> JSONResponse:
-    body = {
+) -> dict[str, Any]:
+    return {
         "errors": [
             {
                 "message": message,
@@ -72,6 +72,19 @@ def error_response(
             }
         ]
     }
+
+
+def error_response(
+    status: int,
+    message: str,
+    code: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    from starlette.responses import JSONResponse
+
+    body = error_body(status, message, code, extensions)
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
 
@@ -107,6 +120,8 @@ class LimitRequestBody:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        from starlette.datastructures import Headers
+
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit():

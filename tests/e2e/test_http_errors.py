@@ -1,4 +1,4 @@
-"""Every error over HTTP (API Gateway event -> Mangum -> Strawberry's view) has a code."""
+"""Every error over HTTP (API Gateway event -> resolvers/apigw.py -> /graphql) has a code."""
 
 from __future__ import annotations
 

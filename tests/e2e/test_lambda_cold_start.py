@@ -85,13 +85,20 @@ def test_snap_start_init_preloads_the_graphql_paths() -> None:
     code = f"""
 import json, sys
 import resolvers.lambda_handler as h
-print(json.dumps({{"loaded": {loaded()}, "http_ready": h._http_handler is not None}}))
+print(json.dumps({{"loaded": {loaded()}, "http_ready": h._graphql_http is not None,
+                  "cryptography": "cryptography" in sys.modules}}))
 """
+    # /graphql needs the engine only: no PyJWT (nor cryptography), Starlette or Mangum,
+    # which serve only the Lambda's other paths (the gallery, /health).
     for init_type in ("snap-start", "provisioned-concurrency"):
         answer = fresh_python(code, AWS_LAMBDA_INITIALIZATION_TYPE=init_type)
-        assert answer == {"loaded": sorted(GRAPHQL_MODULES), "http_ready": True}
+        assert answer == {
+            "loaded": ["graphql", "strawberry"],
+            "http_ready": True,
+            "cryptography": False,
+        }
     on_demand = fresh_python(code, AWS_LAMBDA_INITIALIZATION_TYPE="on-demand")
-    assert on_demand == {"loaded": [], "http_ready": False}
+    assert on_demand == {"loaded": [], "http_ready": False, "cryptography": False}
 
 
 # Per event kind, modules its fresh container must never load: each pays only for what
@@ -99,7 +106,11 @@ print(json.dumps({{"loaded": {loaded()}, "http_ready": h._http_handler is not No
 NOT_NEEDED: dict[str, tuple[str, ...]] = {
     "s3": (
         *GRAPHQL_MODULES,
+        "cryptography",
         "PIL",
+        "services.uploads",
+        "services.upload_requests",
+        "services.quotas",
         "services.listing",
         "services.cleanup",
         "services.deletion",
@@ -108,6 +119,7 @@ NOT_NEEDED: dict[str, tuple[str, ...]] = {
     ),
     "scheduled": (
         *GRAPHQL_MODULES,
+        "cryptography",
         "PIL",
         "services.uploads",
         "services.validation",
@@ -118,7 +130,20 @@ NOT_NEEDED: dict[str, tuple[str, ...]] = {
     ),
     # Query.image: resolvers/appsync_fast.py, no GraphQL engine at all.
     "appsync": (*GRAPHQL_MODULES, "PIL", "services.cleanup", "resolvers.schema"),
-    "http": ("PIL", "services.cleanup", "resolvers.appsync_operations"),
+    # /graphql: the engine, but no web framework, no PyJWT or cryptography (HS256 is
+    # verified with the standard library), no ASGI server code.
+    "http": (
+        "PIL",
+        "services.cleanup",
+        "resolvers.appsync_operations",
+        "jwt",
+        "cryptography",
+        "mangum",
+        "starlette",
+        "anyio",
+        "resolvers.http",
+        "resolvers.assets",
+    ),
 }
 
 
@@ -191,3 +216,48 @@ print(json.dumps({{"result": result, "loaded": [m for m in names if m in sys.mod
     else:
         assert result is None  # AppSync: no such image
     assert answer["loaded"] == []
+
+
+GC_STATE = """
+import gc, json, sys
+import resolvers.lambda_handler as h
+after_init = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count() > 0}
+try:
+    h.handler(json.loads(sys.argv[1]), None)
+except h.UnsupportedEventError:
+    pass
+after_invoke = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count() > 0}
+print(json.dumps({"init": after_init, "invoke": after_invoke}))
+"""
+
+
+def test_garbage_collection_pauses_only_while_a_cold_container_loads() -> None:
+    """GIVEN a fresh on-demand container THEN the cyclic GC is paused through init, and
+    enabled again (the loaded modules frozen) once the first invoke has loaded what it
+    needs, even when that invoke fails; SnapStart's init ends with it enabled; outside a
+    Lambda container the import leaves the collector alone."""
+
+    def state(**env: str) -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-c", GC_STATE, json.dumps({"hello": "world"})],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env={**ENV, **env},
+            check=True,
+            timeout=60,
+        )
+        result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+
+    paused, resumed = {"enabled": False, "frozen": False}, {"enabled": True, "frozen": True}
+    assert state(AWS_LAMBDA_INITIALIZATION_TYPE="on-demand") == {
+        "init": paused,
+        "invoke": resumed,
+    }
+    assert state(AWS_LAMBDA_INITIALIZATION_TYPE="snap-start") == {
+        "init": resumed,
+        "invoke": resumed,
+    }
+    untouched = {"enabled": True, "frozen": False}
+    assert state(AWS_LAMBDA_FUNCTION_NAME="") == {"init": untouched, "invoke": untouched}

@@ -103,7 +103,7 @@ def test_http_v2_event_creates_upload_twice_in_a_row(installed_app: App) -> None
 
 
 def test_http_v1_rest_event(installed_app: App) -> None:
-    """GIVEN an API Gateway REST (v1) event THEN Mangum serves it too."""
+    """GIVEN an API Gateway REST (v1) event THEN it is served too."""
     token = token_for(installed_app, "bob")
     event = http_event(
         '{ image(id: "nope") { id } }', token=token, name="apigw_rest_v1_post_graphql.json"

@@ -1,4 +1,4 @@
-"""The HTTP transport rules hold behind API Gateway too (the same ASGI app under Mangum)."""
+"""The HTTP transport rules hold behind API Gateway too (the same /graphql core as the ASGI app)."""
 
 from __future__ import annotations
 
