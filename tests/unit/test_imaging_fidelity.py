@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageOps
 
-from services import decoding, imaging, rendering
+from services import decoding, imaging, jpeg_draft, rendering
 from services.imaging import PillowImageProcessor
 from services.models import Rendition
 
@@ -91,7 +91,7 @@ def test_three_eighths_decode_covers_the_feed_and_the_whole_picture() -> None:
     whole picture in those pixels."""
     data = jpeg(photo_like((3001, 2251)))
     with Image.open(io.BytesIO(data)) as image:
-        box = decoding._draft(image, (1080, 810))
+        box = jpeg_draft.jpeg_draft(image, (1080, 810))
         image.load()
         assert image.size == (1126, 845)
         assert box == (0.0, 0.0, 3001 * 3 / 8, 2251 * 3 / 8)
@@ -102,7 +102,7 @@ def test_three_eighths_decode_is_the_picture_at_that_scale() -> None:
     1125x843 (within FIDELITY_DB: the scaled IDCT is a good low-pass)."""
     data = jpeg(photo_like((3000, 2248)))
     with Image.open(io.BytesIO(data)) as image:
-        decoding._draft(image, (1080, 809))
+        jpeg_draft.jpeg_draft(image, (1080, 809))
         image.load()
         assert image.size == (1125, 843)
         full = Image.open(io.BytesIO(data)).convert("RGB")
@@ -117,7 +117,7 @@ def test_other_scales_are_pillows(size: tuple[int, int], decoded: tuple[int, int
     draft decides, as before (3/8 is only taken where 1/4 is too small)."""
     data = jpeg(Image.new("RGB", size, "gray"))
     with Image.open(io.BytesIO(data)) as image:
-        decoding._draft(image, decoding.fit(size, 1080))
+        jpeg_draft.jpeg_draft(image, decoding.fit(size, 1080))
         image.load()
         assert image.size == decoded
 
@@ -125,10 +125,10 @@ def test_other_scales_are_pillows(size: tuple[int, int], decoded: tuple[int, int
 def test_without_libjpeg_turbo_the_half_scale_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     """GIVEN a Pillow built without libjpeg-turbo (IJG 6b would decode 1/3 at 1/2 and
     overflow the rows) THEN the 3/8 scale is never asked for."""
-    monkeypatch.setattr(decoding, "_libjpeg_scales_by_eighths", lambda: False)
+    monkeypatch.setattr(jpeg_draft, "_libjpeg_scales_by_eighths", lambda: False)
     data = jpeg(Image.new("RGB", (4000, 3000), "gray"))
     with Image.open(io.BytesIO(data)) as image:
-        decoding._draft(image, (1080, 810))
+        jpeg_draft.jpeg_draft(image, (1080, 810))
         image.load()
         assert image.size == (2000, 1500)
 
