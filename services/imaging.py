@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 
 from PIL import Image
@@ -197,15 +197,17 @@ class PillowImageProcessor:
         for index, (name, limit) in enumerate(self._sizes_largest_first):
             target = fit(decoded.stored_size, limit)
             if upright is None or current.size != target:
+                # The largest: finished (8-bit RGB or RGBA, sRGB) as it is resized, band by
+                # band; every smaller rendition is derived from it.
+                finish = _finisher(opaque, icc_profile) if index == 0 else None
                 if current.size != target:
-                    resized = banded_resize(current, target, box, worker)
+                    resized = banded_resize(current, target, box, worker, finish)
                     if index == 0:  # nothing encoded yet: free the decode before encoding
                         current.close()
                         decoded.image.close()
                     current = resized
-                if index == 0:  # the largest: every smaller rendition is derived from it
-                    current = _finish_mode(current, opaque)
-                    current = to_srgb(current, icc_profile, worker)
+                elif index == 0:
+                    current = to_srgb(_finish_mode(current, opaque), icc_profile, worker)
                 box = None
                 upright = current.transpose(transpose) if transpose is not None else current
             for image_format in formats_for(upright, self._formats):
@@ -249,6 +251,15 @@ def _first_working(
 def _crop_bands(image: Image.Image, rows: int) -> Iterator[Image.Image]:
     for top in range(0, image.height, rows):
         yield image.crop((0, top, image.width, min(image.height, top + rows)))
+
+
+def _finisher(opaque: bool, icc_profile: object) -> Callable[[Image.Image], Image.Image]:
+    """What makes rows of the resized working image a rendition's: mode, then sRGB."""
+
+    def finish(rows: Image.Image) -> Image.Image:
+        return to_srgb(_finish_mode(rows, opaque), icc_profile)
+
+    return finish
 
 
 def _finish_mode(image: Image.Image, opaque: bool) -> Image.Image:

@@ -143,8 +143,11 @@ def banded_resize(
     size: tuple[int, int],
     box: tuple[float, float, float, float] | None,
     worker: Worker,
+    finish: Callable[[Image.Image], Image.Image] | None = None,
 ) -> Image.Image:
-    """image.resize(size, LANCZOS, box), computed in bands of output rows on `worker.threads`.
+    """image.resize(size, LANCZOS, box), computed in bands of output rows on `worker.threads`,
+    then `finish` (a conversion that works row by row: mode, colour profile) applied to it,
+    to each band on its own thread as soon as it is resized.
 
     Pillow resizes horizontally first, then vertically, rounding to 8 bits in between; so
     does each band, explicitly (given a box of partial rows, Pillow may pick the other
@@ -157,12 +160,13 @@ def banded_resize(
     left, top, right, bottom = box if box is not None else (0.0, 0.0, *image.size)
     bands = min(worker.threads, size[1] // _MIN_BAND_ROWS)
     if bands < 2 or reduction_factor((int(right - left), int(bottom - top)), size) != (1, 1):
-        return image.resize(
+        resized = image.resize(
             size,
             Image.Resampling.LANCZOS,
             box=(left, top, right, bottom),
             reducing_gap=REDUCING_GAP,
         )
+        return resized if finish is None else finish(resized)
     premultiplied = image.mode in ("RGBA", "LA")
     source = image.convert({"RGBA": "RGBa", "LA": "La"}[image.mode]) if premultiplied else image
     scale = (bottom - top) / size[1]
@@ -182,14 +186,18 @@ def banded_resize(
             )
             widened.paste(part, (0, chunk_top - first))
         band_box = (0, band_top - first, size[0], band_bottom - first)
-        return widened.resize((size[0], stop - start), Image.Resampling.LANCZOS, box=band_box)
+        part = widened.resize((size[0], stop - start), Image.Resampling.LANCZOS, box=band_box)
+        if premultiplied:
+            part = part.convert(image.mode)
+        return part if finish is None else finish(part)
 
     edges = _edges(0, size[1], bands, _exact_step(top, bottom, size[1]))
     parts = [worker.submit(functools.partial(band, a, b)) for a, b in itertools.pairwise(edges)]
-    result = Image.new(source.mode, size)
-    for start, part in zip(edges[:-1], parts, strict=True):
-        result.paste(part.result(), (0, start))
-    return result.convert(image.mode) if premultiplied else result
+    finished = [part.result() for part in parts]
+    result = Image.new(finished[0].mode, size)
+    for start, part in zip(edges[:-1], finished, strict=True):
+        result.paste(part, (0, start))
+    return result
 
 
 def _edges(start: int, stop: int, bands: int, step: int) -> list[int]:
