@@ -203,7 +203,7 @@ def test_the_emulator_keeps_connections_alive(monkeypatch: pytest.MonkeyPatch) -
     TCP handshake and an emulator thread per call)."""
     import http.client
 
-    from resolvers.cli import start_emulator
+    from resolvers.emulator_process import start_emulator
 
     monkeypatch.setattr(os, "environ", dict(os.environ))  # start_emulator sets endpoints
     emulator = start_emulator()
@@ -236,7 +236,7 @@ def test_the_emulators_worker_ends_with_it_even_when_it_is_killed(
 ) -> None:
     """GIVEN the emulator (a main process and the worker granian spawned) WHEN its main
     process is killed with -9 THEN the worker ends too (and frees the port)."""
-    from resolvers.cli import start_emulator
+    from resolvers.emulator_process import start_emulator
 
     monkeypatch.setattr(os, "environ", dict(os.environ))
     emulator = start_emulator()
