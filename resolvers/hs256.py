@@ -58,7 +58,11 @@ def decode(
     now: float | None = None,
 ) -> dict[str, Any]:
     """The verified claims of an HS256 token; raises InvalidTokenError or a subclass."""
-    header, payload_bytes, signing_input, signature = _load(token.encode("utf-8"))
+    try:
+        raw = token.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (from a JSON event's "\ud800"): PyJWT crashes
+        raise InvalidTokenError("not UTF-8") from None
+    header, payload_bytes, signing_input, signature = _load(raw)
     _check_header(header)
     expected = hmac.new(secret.encode("utf-8"), signing_input, hashlib.sha256).digest()
     if not hmac.compare_digest(expected, signature):

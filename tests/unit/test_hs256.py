@@ -71,6 +71,8 @@ def pyjwt_outcome(raw: str) -> tuple[str, Any]:
             return ("missing", exc.claim)
         except jwt.InvalidTokenError:
             return ("invalid", None)
+        except UnicodeEncodeError:  # PyJWT encodes the token first and lets this through
+            return ("invalid", None)
     return ("ok", decoded)
 
 
@@ -180,6 +182,16 @@ def test_every_single_character_change_gets_pyjwts_answer(position: int, byte: s
     """GIVEN a valid token with any one character replaced THEN both verifiers agree."""
     mutated = VALID[:position] + byte + VALID[position + 1 :]
     assert our_outcome(mutated) == pyjwt_outcome(mutated)
+
+
+def test_a_token_with_a_lone_surrogate_is_invalid_not_a_crash() -> None:
+    """GIVEN a bearer token holding a lone surrogate (an API Gateway event is JSON, where
+    "\\ud800" decodes to one) THEN it is an invalid token, like any other garbage."""
+    mutated = "\ud800" + VALID[1:]
+
+    with pytest.raises(hs256.InvalidTokenError):
+        hs256.decode(mutated, SECRET)
+    assert our_outcome(mutated) == ("invalid", None)
 
 
 @pytest.mark.parametrize(
