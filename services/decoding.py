@@ -22,7 +22,7 @@ from services.errors import InvalidImageError, UnsupportedMediaTypeError
 from services.heif_bands import heif_bands
 from services.jpeg_draft import jpeg_draft
 from services.png_strips import png_layout, png_strips
-from services.rendering import reduction_factor
+from services.rendering import fit, reduction_factor
 from services.webp_scaled import reduced_decode
 
 __all__ = [
@@ -37,7 +37,6 @@ __all__ = [
     "DetectedFormat",
     "decode",
     "decoding_errors",
-    "fit",
     "sniff_format",
     "sniff_upload",
 ]
@@ -260,12 +259,3 @@ def _damage_message(exc: Exception) -> str:
     if isinstance(exc, EOFError) or "truncated" in str(exc).lower():
         return _TRUNCATED
     return _DAMAGED
-
-
-def fit(size: tuple[int, int], limit: int) -> tuple[int, int]:
-    """`size` scaled so that its long side is at most `limit`; never enlarged."""
-    width, height = size
-    scale = limit / max(width, height)
-    if scale >= 1:
-        return size
-    return max(1, round(width * scale)), max(1, round(height * scale))

@@ -28,7 +28,6 @@ from services.decoding import (
     Decoded,
     DetectedFormat,
     decode,
-    fit,
     sniff_format,
     sniff_upload,
 )
@@ -43,6 +42,7 @@ from services.rendering import (
     banded_resize,
     default_threads,
     encode,
+    fit,
     formats_for,
     reduce_bands,
     reduction_factor,

@@ -32,6 +32,7 @@ __all__ = [
     "available_formats",
     "banded_resize",
     "encode",
+    "fit",
     "formats_for",
     "reduce_bands",
     "reduction_factor",
@@ -89,6 +90,15 @@ class Worker:
         except BaseException as exc:  # re-raised by future.result(), like a pool would
             future.set_exception(exc)
         return future
+
+
+def fit(size: tuple[int, int], limit: int) -> tuple[int, int]:
+    """`size` scaled so that its long side is at most `limit`; never enlarged."""
+    width, height = size
+    scale = limit / max(width, height)
+    if scale >= 1:
+        return size
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def reduction_factor(source: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:

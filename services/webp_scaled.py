@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from services.libwebp_decode import available, decode_scaled, read_features
+from services.rendering import fit
 
 __all__ = ["DECODE_GAP", "Frame", "first_frame", "reduced_decode"]
 
@@ -37,7 +38,7 @@ def reduced_decode(
     data = data if type(data) is bytes else bytes(data)  # ctypes passes bytes without a copy
     features = read_features(data)
     canvas = (features.width, features.height)
-    size = _fit(canvas, round(DECODE_GAP * largest))
+    size = fit(canvas, round(DECODE_GAP * largest))
     box = (0.0, 0.0, float(size[0]), float(size[1]))
     if not features.has_animation:
         return decode_scaled(data, size, features.has_alpha), box
@@ -90,11 +91,3 @@ def _first_frame_on_canvas(
     result = Image.new("RGBA" if alpha else "RGB", size)
     result.paste(pixels, (left, top))
     return result
-
-
-def _fit(size: tuple[int, int], limit: int) -> tuple[int, int]:
-    width, height = size
-    scale = limit / max(width, height)
-    if scale >= 1:
-        return size
-    return max(1, round(width * scale)), max(1, round(height * scale))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageOps
 
-from services import decoding, imaging, jpeg_draft, rendering
+from services import imaging, jpeg_draft, rendering
 from services.imaging import PillowImageProcessor
 from services.models import Rendition
 
@@ -117,7 +117,7 @@ def test_other_scales_are_pillows(size: tuple[int, int], decoded: tuple[int, int
     draft decides, as before (3/8 is only taken where 1/4 is too small)."""
     data = jpeg(Image.new("RGB", size, "gray"))
     with Image.open(io.BytesIO(data)) as image:
-        jpeg_draft.jpeg_draft(image, decoding.fit(size, 1080))
+        jpeg_draft.jpeg_draft(image, rendering.fit(size, 1080))
         image.load()
         assert image.size == decoded
 
@@ -147,7 +147,7 @@ def test_three_eighths_renditions_are_upright_and_faithful(
     sources, renditions = encoded_sources(data, monkeypatch)
 
     for rendition in renditions:
-        expected = decoding.fit(upright, LIMITS[rendition.name])
+        expected = rendering.fit(upright, LIMITS[rendition.name])
         assert (rendition.width, rendition.height) == expected
         assert psnr(sources[rendition.name], reference(data, expected)) >= FIDELITY_DB
 
@@ -163,7 +163,7 @@ def test_every_sample_keeps_its_rendition_sizes(samples_dir: Path) -> None:
             continue
         result = processor.process(path.read_bytes())
         for rendition in result.renditions:
-            fitted = decoding.fit((result.width, result.height), LIMITS[rendition.name])
+            fitted = rendering.fit((result.width, result.height), LIMITS[rendition.name])
             assert (rendition.width, rendition.height) == fitted, path.name
         checked += 1
     assert checked >= 20
