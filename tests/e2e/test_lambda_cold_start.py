@@ -33,9 +33,10 @@ ENV = {
 }
 
 
-def fresh_python(code: str, **env: str) -> dict[str, object]:
+def fresh_python(code: str, *args: str, **env: str) -> dict[str, object]:
+    """The JSON object a fresh interpreter running `code` prints last."""
     done = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
@@ -238,17 +239,7 @@ def test_garbage_collection_pauses_only_while_a_cold_container_loads() -> None:
     Lambda container the import leaves the collector alone."""
 
     def state(**env: str) -> dict[str, object]:
-        done = subprocess.run(
-            [sys.executable, "-c", GC_STATE, json.dumps({"hello": "world"})],
-            capture_output=True,
-            text=True,
-            cwd=REPO_ROOT,
-            env={**ENV, **env},
-            check=True,
-            timeout=60,
-        )
-        result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-        return result
+        return fresh_python(GC_STATE, json.dumps({"hello": "world"}), **env)
 
     paused, resumed = {"enabled": False, "frozen": False}, {"enabled": True, "frozen": True}
     assert state(AWS_LAMBDA_INITIALIZATION_TYPE="on-demand") == {
